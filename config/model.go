@@ -1,0 +1,195 @@
+// Package config is hotgrid's configuration model and its readers for
+// Infinispan server configuration files (XML, and the YAML and JSON forms of
+// the same schema).
+//
+// The model holds only what hotgrid supports. Readers reject an element or
+// attribute they do not know with an error naming it and its line, and warn
+// where ignoring something changes nothing (see Warning).
+package config
+
+import "time"
+
+// Server is a whole server configuration: the cache container, the network
+// interfaces and socket bindings, the endpoints and the security realms.
+type Server struct {
+	Container      Container
+	Interfaces     []Interface
+	SocketBindings SocketBindings
+	Endpoints      Endpoints
+	SecurityRealms []SecurityRealm
+}
+
+// Container is the cache-container element.
+type Container struct {
+	Name         string // "default" unless set
+	DefaultCache string // name of the default cache, "" if none
+	Statistics   bool
+	// Caches are the concrete cache definitions in document order.
+	Caches []*Cache
+	// Templates are the *-cache-configuration definitions in document order.
+	Templates []*Cache
+}
+
+// CacheMode is the clustering mode of a cache.
+type CacheMode int
+
+// Cache modes, as Infinispan names them.
+const (
+	ModeLocal CacheMode = iota
+	ModeDistributed
+	ModeReplicated
+	ModeInvalidation
+)
+
+// Cache is one cache definition or template.
+type Cache struct {
+	Name     string
+	Mode     CacheMode
+	Template bool
+	// Parent is the template this definition inherits from (the
+	// configuration attribute), "" if none. Resolve applies it.
+	Parent string
+	Async  bool // mode="ASYNC"
+	// Owners and Segments apply to distributed caches (defaults 2 and 256);
+	// Segments applies to replicated caches too.
+	Owners   int
+	Segments int
+	// Statistics enables per-cache statistics.
+	Statistics bool
+	// Encoding holds the storage media types for keys and values; "" means
+	// the server default (application/x-protostream... see DefaultMediaType).
+	KeyMediaType   string
+	ValueMediaType string
+	Expiration     Expiration
+	Memory         Memory
+	Locking        Locking
+	// Set records which fields were set explicitly in the document, by their
+	// Infinispan attribute path (for example "expiration.lifespan"), so that
+	// template inheritance only overrides what a child sets.
+	Set map[string]bool
+}
+
+// Expiration configures entry expiration. A negative duration means never.
+type Expiration struct {
+	Lifespan time.Duration // default -1
+	MaxIdle  time.Duration // default -1
+	Interval time.Duration // reaper interval, default 60s; <= 0 disables the reaper
+}
+
+// WhenFull is the eviction strategy of a bounded cache.
+type WhenFull string
+
+// Eviction strategies.
+const (
+	WhenFullNone      WhenFull = "NONE"
+	WhenFullRemove    WhenFull = "REMOVE"
+	WhenFullManual    WhenFull = "MANUAL"
+	WhenFullException WhenFull = "EXCEPTION"
+)
+
+// Memory bounds a cache.
+type Memory struct {
+	MaxCount int64 // entries; -1 unbounded
+	MaxSize  int64 // bytes; -1 unbounded ("400MB", "1GB" … in documents)
+	WhenFull WhenFull
+	Storage  string // HEAP or OFF_HEAP, accepted and recorded
+}
+
+// Locking is accepted and recorded; a single-node container has no lock
+// configuration that changes semantics.
+type Locking struct {
+	Isolation        string
+	Striping         bool
+	AcquireTimeout   time.Duration
+	ConcurrencyLevel int
+}
+
+// Interface is a named network interface with an inet address.
+type Interface struct {
+	Name    string
+	Address string // host or IP as configured (after ${} expansion)
+}
+
+// SocketBindings is the socket-bindings element.
+type SocketBindings struct {
+	DefaultInterface string
+	PortOffset       int
+	Bindings         []SocketBinding
+}
+
+// SocketBinding is a named port on an interface.
+type SocketBinding struct {
+	Name      string
+	Port      int
+	Interface string // "" means SocketBindings.DefaultInterface
+}
+
+// Endpoints is the endpoints element: the single-port endpoint and the
+// connectors declared inside it.
+type Endpoints struct {
+	SocketBinding string
+	SecurityRealm string
+	Connectors    []Connector
+}
+
+// Connector is a protocol connector inside endpoints (hotrod-connector,
+// rest-connector, resp-connector, memcached-connector). A connector with its
+// own SocketBinding gets a dedicated port.
+type Connector struct {
+	Protocol      string // "hotrod", "rest", "resp", "memcached"
+	Name          string
+	SocketBinding string
+	Cache         string // resp/memcached: the cache they serve
+}
+
+// SecurityRealm is a named realm; hotgrid supports properties realms.
+type SecurityRealm struct {
+	Name       string
+	Properties *PropertiesRealm
+}
+
+// PropertiesRealm points at users.properties and groups.properties files.
+type PropertiesRealm struct {
+	RealmName      string
+	UsersPath      string
+	UsersRelative  string // relative-to, e.g. infinispan.server.config.path
+	GroupsPath     string
+	GroupsRelative string
+	PlainText      bool
+}
+
+// Warning is a non-fatal remark about a configuration document, for
+// something that was ignored without changing meaning.
+type Warning struct {
+	Line int
+	Msg  string
+}
+
+func (w Warning) String() string {
+	if w.Line > 0 {
+		return "line " + itoa(w.Line) + ": " + w.Msg
+	}
+	return w.Msg
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,3 @@
+module github.com/hotgrid/hotgrid
+
+go 1.26.8
