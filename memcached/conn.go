@@ -75,10 +75,12 @@ func (c *conn) serve(ctx context.Context) error {
 	defer c.srv.stats.add(&c.ctr)
 	for {
 		perr := c.processBuffered(ctx)
+		// Counters first, so that a client that reads its reply and then
+		// asks for stats sees its own commands counted.
+		c.srv.stats.add(&c.ctr)
 		if err := c.flush(); err != nil {
 			return nil
 		}
-		c.srv.stats.add(&c.ctr)
 		if perr != nil {
 			if errors.Is(perr, errQuit) {
 				return nil

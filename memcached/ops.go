@@ -26,11 +26,11 @@ const (
 type result uint8
 
 const (
-	resStored    result = iota // STORED / HD / success
-	resNotStored               // NOT_STORED / NS
-	resExists                  // EXISTS / EX (CAS mismatch)
-	resNotFound                // NOT_FOUND / NF
-	resNonNumeric              // incr/decr on a non-numeric value
+	resStored     result = iota // STORED / HD / success
+	resNotStored                // NOT_STORED / NS
+	resExists                   // EXISTS / EX (CAS mismatch)
+	resNotFound                 // NOT_FOUND / NF
+	resNonNumeric               // incr/decr on a non-numeric value
 )
 
 // op is the input and output of one Compute call.
@@ -48,9 +48,9 @@ type op struct {
 	vivify  bool   // create on miss (binary incr, meta N)
 	vexp    expiry // expiration of an entry created on miss
 	initial uint64 // value created on miss
-	res result
-	num uint64 // incr/decr result
-	buf []byte // scratch the value may be built in (the cache copies it)
+	res     result
+	num     uint64 // incr/decr result
+	buf     []byte // scratch the value may be built in (the cache copies it)
 }
 
 // expiry is a memcached exptime converted for a cache write.
