@@ -54,10 +54,14 @@ type Cache struct {
 	// Segments applies to replicated caches too.
 	Owners   int
 	Segments int
+	// Aliases are other names for the cache (RESP maps SELECT n to the
+	// cache whose aliases include n).
+	Aliases []string
 	// Statistics enables per-cache statistics.
 	Statistics bool
 	// Encoding holds the storage media types for keys and values; "" means
-	// the server default (application/x-protostream... see DefaultMediaType).
+	// no encoding: bytes are stored as clients send them, as Infinispan
+	// does for a cache without an encoding.
 	KeyMediaType   string
 	ValueMediaType string
 	Expiration     Expiration
