@@ -1,0 +1,672 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotgrid/hotgrid/cache/tinylfu"
+	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/hash"
+)
+
+// entryOverhead estimates the bytes an entry costs beyond its key and value
+// (map slot, entry struct, allocation rounding); it weighs entries for
+// memory-bounded caches and for the DataMemory statistic.
+const entryOverhead = 96
+
+// entry is the container's record of one key. Writers replace its fields
+// under the segment's write lock; readers copy them under the read lock.
+type entry struct {
+	value []byte
+	meta  Metadata
+}
+
+// segment is the unit of locking: a map from key to entry.
+type segment struct {
+	mu sync.RWMutex
+	m  map[string]*entry
+	// mortal counts entries that can expire, so that Size can skip the
+	// scan when none can.
+	mortal int
+	ev     Event // scratch for building events under mu
+	ctr    counters
+	_      [32]byte // keep neighbouring segments' locks off one cache line
+}
+
+// container is the in-memory Cache: segmented, with expiration, optional
+// eviction, listeners and statistics.
+type container struct {
+	name     string
+	cfg      *config.Cache
+	segs     []segment
+	versions *Versions
+	clock    func() int64
+	started  time.Time
+
+	defLifespan int64 // ms, -1 none
+	defMaxIdle  int64
+
+	count atomic.Int64 // entries present (live or not yet purged)
+	bytes atomic.Int64 // estimated data memory
+
+	lis listeners
+
+	// Eviction: evMu orders every write of a bounded cache with the
+	// policy's view of it (lock order: evMu, then one segment at a time).
+	bounded  bool
+	bySize   bool
+	capacity int64
+	failFull bool // when-full=EXCEPTION
+	evMu     sync.Mutex
+	policy   *tinylfu.Policy
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// containerOptions are the dependencies of a container.
+type containerOptions struct {
+	Versions *Versions
+	Clock    func() int64 // Unix ms; nil means the wall clock
+}
+
+func newContainer(cfg *config.Cache, o containerOptions) *container {
+	n := cfg.Segments
+	if n <= 0 {
+		n = 256
+	}
+	c := &container{
+		name:        cfg.Name,
+		cfg:         cfg,
+		segs:        make([]segment, n),
+		versions:    o.Versions,
+		clock:       o.Clock,
+		started:     time.Now(),
+		defLifespan: durMillis(cfg.Expiration.Lifespan),
+		defMaxIdle:  durMillis(cfg.Expiration.MaxIdle),
+		stop:        make(chan struct{}),
+	}
+	if c.clock == nil {
+		c.clock = func() int64 { return time.Now().UnixMilli() }
+	}
+	if c.versions == nil {
+		c.versions = NewVersions(0)
+	}
+	for i := range c.segs {
+		c.segs[i].m = make(map[string]*entry)
+	}
+	mem := cfg.Memory
+	switch {
+	case mem.MaxCount > 0:
+		c.bounded, c.capacity = true, mem.MaxCount
+	case mem.MaxSize > 0:
+		c.bounded, c.bySize, c.capacity = true, true, mem.MaxSize
+	}
+	if c.bounded {
+		switch mem.WhenFull {
+		case config.WhenFullManual:
+			c.bounded = false
+		case config.WhenFullException:
+			c.failFull = true
+		default:
+			c.policy = tinylfu.New(c.capacity)
+		}
+	}
+	if iv := cfg.Expiration.Interval; iv > 0 {
+		c.wg.Add(1)
+		go c.reaper(iv)
+	}
+	return c
+}
+
+func durMillis(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Milliseconds()
+}
+
+func (c *container) Name() string          { return c.name }
+func (c *container) Config() *config.Cache { return c.cfg }
+func (c *container) NumSegments() int      { return len(c.segs) }
+
+// close stops the reaper.
+func (c *container) close() {
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.wg.Wait()
+}
+
+func (c *container) segmentOf(key []byte) (*segment, int32) {
+	h := hash.Murmur3(key)
+	idx := int((h & 0x7fffffff) / hash.SegmentSize(len(c.segs)))
+	return &c.segs[idx], h
+}
+
+func policyHash(h int32) uint64 { return uint64(uint32(h)) * 0x9E3779B97F4A7C15 }
+
+func weight(bySize bool, klen, vlen int) int64 {
+	if !bySize {
+		return 1
+	}
+	return int64(klen + vlen + entryOverhead)
+}
+
+// meta builds the metadata of a new write from its options.
+func (c *container) meta(w Write, now int64) Metadata {
+	m := Metadata{Version: c.versions.Next(), Created: now, LastUsed: now, Lifespan: -1, MaxIdle: -1, Kind: w.Kind, Flags: w.Flags}
+	switch {
+	case w.Lifespan == ExpiryDefault:
+		m.Lifespan = c.defLifespan
+	case w.Lifespan > 0:
+		m.Lifespan = max(w.Lifespan.Milliseconds(), 1)
+	}
+	switch {
+	case w.MaxIdle == ExpiryDefault:
+		m.MaxIdle = c.defMaxIdle
+	case w.MaxIdle > 0:
+		m.MaxIdle = max(w.MaxIdle.Milliseconds(), 1)
+	}
+	return m
+}
+
+func (c *container) lockWrite() {
+	if c.bounded {
+		c.evMu.Lock()
+	}
+}
+
+func (c *container) unlockWrite() {
+	if c.bounded {
+		c.evMu.Unlock()
+	}
+}
+
+// notify sends an event to every listener; s.mu is held.
+func (c *container) notify(s *segment, t EventType, key []byte, e *entry, prev *entry) {
+	ls := c.lis.load()
+	if len(ls) == 0 {
+		return
+	}
+	ev := &s.ev
+	*ev = Event{Type: t, Key: key, Value: e.value, Meta: e.meta}
+	if prev != nil {
+		ev.Prev, ev.PrevMeta = prev.value, prev.meta
+	}
+	for _, l := range ls {
+		l.OnEvent(ev)
+	}
+}
+
+// lookup returns the live entry for key, removing it (and firing an expired
+// event) if it has expired. s.mu is write-locked; evHeld says whether the
+// caller holds evMu.
+func (c *container) lookup(s *segment, key []byte, now int64, evHeld bool) *entry {
+	e := s.m[string(key)]
+	if e == nil {
+		return nil
+	}
+	if e.meta.Mortal() && e.meta.Expired(now) {
+		c.deleteLocked(s, key, e)
+		c.notify(s, EventExpired, key, e, nil)
+		if c.policy != nil {
+			c.forget(string(key), evHeld)
+		}
+		return nil
+	}
+	return e
+}
+
+// deleteLocked removes key from s; s.mu is write-locked.
+func (c *container) deleteLocked(s *segment, key []byte, e *entry) {
+	delete(s.m, string(key))
+	if e.meta.Mortal() {
+		s.mortal--
+	}
+	c.count.Add(-1)
+	c.bytes.Add(-int64(len(key) + len(e.value) + entryOverhead))
+}
+
+// forget removes key from the eviction policy. Without evMu held (the read
+// path) it only tries: the policy tolerates a key it no longer tracks, so a
+// missed Remove costs accuracy, never correctness.
+func (c *container) forget(key string, evHeld bool) {
+	if evHeld {
+		c.policy.Remove(key)
+		return
+	}
+	if c.evMu.TryLock() {
+		c.policy.Remove(key)
+		c.evMu.Unlock()
+	}
+}
+
+func copyBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+func (e *entry) export(key []byte) Entry { return Entry{Key: key, Value: e.value, Meta: e.meta} }
+
+func (c *container) Get(_ context.Context, key []byte) (Entry, bool, error) {
+	s, h := c.segmentOf(key)
+	s.mu.RLock()
+	e := s.m[string(key)]
+	if e == nil {
+		s.mu.RUnlock()
+		s.ctr.misses.Add(1)
+		return Entry{}, false, nil
+	}
+	if !e.meta.Mortal() {
+		out := e.export(key)
+		s.mu.RUnlock()
+		s.ctr.hits.Add(1)
+		c.access(key, h)
+		return out, true, nil
+	}
+	s.mu.RUnlock()
+	// A mortal entry may need removing (expired) or touching (max-idle).
+	now := c.clock()
+	s.mu.Lock()
+	e = c.lookup(s, key, now, false)
+	if e == nil {
+		s.mu.Unlock()
+		s.ctr.misses.Add(1)
+		return Entry{}, false, nil
+	}
+	if e.meta.MaxIdle >= 0 {
+		e.meta.LastUsed = now
+	}
+	out := e.export(key)
+	s.mu.Unlock()
+	s.ctr.hits.Add(1)
+	c.access(key, h)
+	return out, true, nil
+}
+
+// access records a read in the eviction policy. Reads never wait for the
+// policy: under contention the sample is dropped, as Caffeine's read
+// buffers drop them.
+func (c *container) access(key []byte, h int32) {
+	if c.policy == nil {
+		return
+	}
+	if c.evMu.TryLock() {
+		c.policy.Access(string(key), policyHash(h))
+		c.evMu.Unlock()
+	}
+}
+
+func (c *container) ContainsKey(ctx context.Context, key []byte) (bool, error) {
+	s, _ := c.segmentOf(key)
+	s.mu.RLock()
+	e := s.m[string(key)]
+	ok := e != nil && !(e.meta.Mortal() && e.meta.Expired(c.clock()))
+	s.mu.RUnlock()
+	return ok, nil
+}
+
+// writeKind selects what a conditional write requires.
+type writeKind int
+
+const (
+	writeAlways writeKind = iota
+	writeIfAbsent
+	writeIfPresent
+	writeIfVersion
+	writeCompute
+)
+
+// write is the single path for every store; it returns the entry that was
+// there before (or the current one when the condition failed) and whether
+// the write happened.
+func (c *container) write(key, value []byte, w Write, kind writeKind, version int64, fn ComputeFunc) (Entry, bool, CondResult, error) {
+	c.lockWrite()
+	defer c.unlockWrite()
+	s, h := c.segmentOf(key)
+	now := c.clock()
+	s.mu.Lock()
+	cur := c.lookup(s, key, now, c.bounded)
+	switch kind {
+	case writeCompute:
+		var old Entry
+		if cur != nil {
+			old = cur.export(key)
+		}
+		var action ComputeAction
+		value, w, action = fn(old, cur != nil)
+		switch {
+		case action == ComputeKeep:
+			s.mu.Unlock()
+			return old, cur != nil, CondMismatch, nil
+		case action == ComputeRemove:
+			if cur != nil {
+				c.deleteLocked(s, key, cur)
+				if !w.SkipListeners {
+					c.notify(s, EventRemoved, key, cur, nil)
+				}
+				s.ctr.removeHits.Add(1)
+			}
+			s.mu.Unlock()
+			if cur != nil && c.policy != nil {
+				c.policy.Remove(string(key))
+			}
+			return Entry{}, false, CondOK, nil
+		}
+	case writeIfAbsent:
+		if cur != nil {
+			out := cur.export(key)
+			s.mu.Unlock()
+			return out, true, CondMismatch, nil
+		}
+	case writeIfPresent:
+		if cur == nil {
+			s.mu.Unlock()
+			return Entry{}, false, CondAbsent, nil
+		}
+	case writeIfVersion:
+		if cur == nil {
+			s.mu.Unlock()
+			return Entry{}, false, CondAbsent, nil
+		}
+		if cur.meta.Version != version {
+			out := cur.export(key)
+			s.mu.Unlock()
+			return out, true, CondMismatch, nil
+		}
+	}
+	if cur == nil && c.failFull && c.count.Load() >= c.capacity {
+		s.mu.Unlock()
+		return Entry{}, false, CondMismatch, ErrContainerFull
+	}
+	m := c.meta(w, now)
+	v := copyBytes(value)
+	var prev Entry
+	existed := cur != nil
+	var wkey string
+	if existed {
+		old := *cur
+		prev = old.export(key)
+		if cur.meta.Mortal() {
+			s.mortal--
+		}
+		c.bytes.Add(int64(len(v) - len(cur.value)))
+		cur.value, cur.meta = v, m
+		if m.Mortal() {
+			s.mortal++
+		}
+		if !w.SkipListeners {
+			c.notify(s, EventModified, key, cur, &old)
+		}
+	} else {
+		e := &entry{value: v, meta: m}
+		wkey = string(key)
+		s.m[wkey] = e
+		if m.Mortal() {
+			s.mortal++
+		}
+		c.count.Add(1)
+		c.bytes.Add(int64(len(key) + len(v) + entryOverhead))
+		if !w.SkipListeners {
+			c.notify(s, EventCreated, key, e, nil)
+		}
+	}
+	s.mu.Unlock()
+	s.ctr.stores.Add(1)
+	if c.policy != nil {
+		if wkey == "" {
+			wkey = string(key)
+		}
+		wt := weight(c.bySize, len(key), len(v))
+		var victims []string
+		if existed {
+			victims = c.policy.Update(wkey, policyHash(h), wt)
+		} else {
+			victims = c.policy.Add(wkey, policyHash(h), wt)
+		}
+		c.evict(victims)
+	}
+	if kind == writeCompute {
+		return Entry{Key: key, Value: v, Meta: m}, true, CondOK, nil
+	}
+	return prev, true, CondOK, nil
+}
+
+// evict removes the policy's victims; evMu is held.
+func (c *container) evict(victims []string) {
+	for _, k := range victims {
+		kb := []byte(k)
+		s, _ := c.segmentOf(kb)
+		s.mu.Lock()
+		if e := s.m[k]; e != nil {
+			c.deleteLocked(s, kb, e)
+			s.ctr.evictions.Add(1)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (c *container) Put(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	prev, _, _, err := c.write(key, value, w, writeAlways, 0, nil)
+	return prev, prev.Key != nil, err
+}
+
+func (c *container) PutIfAbsent(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	cur, _, res, err := c.write(key, value, w, writeIfAbsent, 0, nil)
+	return cur, err == nil && res == CondMismatch, err
+}
+
+func (c *container) Replace(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	prev, done, _, err := c.write(key, value, w, writeIfPresent, 0, nil)
+	return prev, done, err
+}
+
+func (c *container) ReplaceIfVersion(_ context.Context, key, value []byte, version int64, w Write) (Entry, CondResult, error) {
+	e, _, res, err := c.write(key, value, w, writeIfVersion, version, nil)
+	return e, res, err
+}
+
+func (c *container) Compute(_ context.Context, key []byte, fn ComputeFunc) (Entry, bool, error) {
+	e, exists, _, err := c.write(key, nil, Write{}, writeCompute, 0, fn)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	return e, exists, nil
+}
+
+// remove is the single path for deletes.
+func (c *container) remove(key []byte, w Write, checkVersion bool, version int64) (Entry, CondResult) {
+	c.lockWrite()
+	defer c.unlockWrite()
+	s, _ := c.segmentOf(key)
+	s.mu.Lock()
+	cur := c.lookup(s, key, c.clock(), c.bounded)
+	if cur == nil {
+		s.mu.Unlock()
+		s.ctr.removeMisses.Add(1)
+		return Entry{}, CondAbsent
+	}
+	if checkVersion && cur.meta.Version != version {
+		out := cur.export(key)
+		s.mu.Unlock()
+		return out, CondMismatch
+	}
+	out := cur.export(key)
+	c.deleteLocked(s, key, cur)
+	if !w.SkipListeners {
+		c.notify(s, EventRemoved, key, cur, nil)
+	}
+	s.mu.Unlock()
+	s.ctr.removeHits.Add(1)
+	if c.policy != nil {
+		c.policy.Remove(string(key))
+	}
+	return out, CondOK
+}
+
+func (c *container) Remove(_ context.Context, key []byte, w Write) (Entry, bool, error) {
+	e, res := c.remove(key, w, false, 0)
+	return e, res == CondOK, nil
+}
+
+func (c *container) RemoveIfVersion(_ context.Context, key []byte, version int64, w Write) (Entry, CondResult, error) {
+	e, res := c.remove(key, w, true, version)
+	return e, res, nil
+}
+
+func (c *container) Size(ctx context.Context) (int64, error) {
+	var n int64
+	now := c.clock()
+	for i := range c.segs {
+		s := &c.segs[i]
+		s.mu.RLock()
+		if s.mortal == 0 {
+			n += int64(len(s.m))
+		} else {
+			for _, e := range s.m {
+				if !(e.meta.Mortal() && e.meta.Expired(now)) {
+					n++
+				}
+			}
+		}
+		s.mu.RUnlock()
+		if i%32 == 31 && ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+	}
+	return n, nil
+}
+
+func (c *container) Clear(context.Context) error {
+	c.lockWrite()
+	defer c.unlockWrite()
+	for i := range c.segs {
+		s := &c.segs[i]
+		s.mu.Lock()
+		var b int64
+		for k, e := range s.m {
+			b += int64(len(k) + len(e.value) + entryOverhead)
+		}
+		c.count.Add(-int64(len(s.m)))
+		c.bytes.Add(-b)
+		clear(s.m)
+		s.mortal = 0
+		s.mu.Unlock()
+	}
+	if c.policy != nil {
+		c.policy.Clear()
+	}
+	return nil
+}
+
+func (c *container) Segment(_ context.Context, seg int, buf []Entry) ([]Entry, error) {
+	if seg < 0 || seg >= len(c.segs) {
+		return buf, ErrInvalidRequest
+	}
+	s := &c.segs[seg]
+	now := c.clock()
+	s.mu.RLock()
+	for k, e := range s.m {
+		if e.meta.Mortal() && e.meta.Expired(now) {
+			continue
+		}
+		buf = append(buf, Entry{Key: []byte(k), Value: e.value, Meta: e.meta})
+	}
+	s.mu.RUnlock()
+	return buf, nil
+}
+
+func (c *container) AddListener(l Listener)    { c.lis.add(l) }
+func (c *container) RemoveListener(l Listener) { c.lis.remove(l) }
+
+func (c *container) Stats() Stats {
+	st := Stats{
+		TimeSinceStart: int64(time.Since(c.started).Seconds()),
+		Entries:        c.count.Load(),
+		DataMemory:     c.bytes.Load(),
+	}
+	for i := range c.segs {
+		st.add(&c.segs[i].ctr)
+	}
+	st.Retrievals = st.Hits + st.Misses
+	return st
+}
+
+// ResetStats zeroes the counters.
+func (c *container) ResetStats() {
+	for i := range c.segs {
+		c.segs[i].ctr.reset()
+	}
+	c.started = time.Now()
+}
+
+// reaper purges expired entries every interval, firing expired events.
+func (c *container) reaper(interval time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.purgeExpired()
+		}
+	}
+}
+
+// purgeExpired removes every expired entry and returns how many.
+func (c *container) purgeExpired() int {
+	n := 0
+	for i := range c.segs {
+		s := &c.segs[i]
+		s.mu.RLock()
+		mortal := s.mortal
+		s.mu.RUnlock()
+		if mortal == 0 {
+			continue
+		}
+		c.lockWrite()
+		now := c.clock()
+		s.mu.Lock()
+		for k, e := range s.m {
+			if e.meta.Mortal() && e.meta.Expired(now) {
+				kb := []byte(k)
+				c.deleteLocked(s, kb, e)
+				c.notify(s, EventExpired, kb, e, nil)
+				if c.policy != nil {
+					c.policy.Remove(k)
+				}
+				n++
+			}
+		}
+		s.mu.Unlock()
+		c.unlockWrite()
+	}
+	return n
+}
+
+// Versions hands out entry versions unique across the cluster: the high 16
+// bits hold the node's id, the low 48 a counter.
+type Versions struct {
+	base uint64
+	ctr  atomic.Uint64
+}
+
+// NewVersions returns a generator for node id (0–65535).
+func NewVersions(node uint16) *Versions {
+	v := &Versions{base: uint64(node) << 48}
+	// Start away from zero so that versions stay unique across restarts
+	// of the same node within a second's resolution.
+	v.ctr.Store(uint64(time.Now().UnixMilli()) & (1<<40 - 1) << 8)
+	return v
+}
+
+// Next returns a new version.
+func (v *Versions) Next() int64 {
+	return int64(v.base | (v.ctr.Add(1) & (1<<48 - 1)))
+}

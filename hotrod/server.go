@@ -1,0 +1,152 @@
+// Package hotrod serves Infinispan's Hot Rod protocol, versions 2.0 to 4.1,
+// on top of the cache.Cache interface.
+//
+// Each connection is served by one goroutine that parses every complete
+// request in its read buffer, answers each into an output buffer, and
+// flushes once when the buffer holds no further complete request, so a
+// pipelining client costs two system calls per batch rather than per
+// request. Listener events are appended to the same output buffer from
+// other goroutines and flushed by a per-connection flusher.
+package hotrod
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotgrid/hotgrid/cache"
+)
+
+// Member is a server address advertised to clients in topology updates.
+// An empty Host means "the address the client connected to".
+type Member struct {
+	Host string
+	Port int
+}
+
+// Topology is the node's view of the cluster sent to topology-aware clients.
+type Topology struct {
+	// ID is opaque to clients; it must differ from -1 and 0, the initial
+	// ids of the Java and js clients, and change with membership.
+	ID      int32
+	Members []Member
+}
+
+// Options configure a Server.
+type Options struct {
+	Manager *cache.Manager
+	// Topology returns the current topology; nil means a single member at
+	// the connection's local address.
+	Topology func() *Topology
+	Logger   *slog.Logger
+	// MaxRequestSize bounds every length declared in a request (keys,
+	// values, names); a larger one is refused before anything is
+	// allocated. Default 64 MiB.
+	MaxRequestSize int
+	// ServerVersion is reported by admin tasks and REST; informational.
+	ServerVersion string
+}
+
+// DefaultMaxRequestSize is the default bound on a declared length.
+const DefaultMaxRequestSize = 64 << 20
+
+// Server serves Hot Rod connections.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mgr  *cache.Manager
+
+	iterations iterations
+	// listeners are registered server-wide by id, as Infinispan does, so
+	// that a client may remove one over any of its connections.
+	listenersMu sync.Mutex
+	listeners   map[string]*clientListener
+
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	wg      sync.WaitGroup
+}
+
+// NewServer returns a Server for the caches of opts.Manager.
+func NewServer(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRequestSize <= 0 {
+		opts.MaxRequestSize = DefaultMaxRequestSize
+	}
+	return &Server{
+		opts:       opts,
+		log:        opts.Logger,
+		mgr:        opts.Manager,
+		conns:      make(map[*conn]struct{}),
+		iterations: iterations{m: make(map[string]*iteration)},
+		listeners:  make(map[string]*clientListener),
+	}
+}
+
+// ErrServerClosed is returned by ServeConn once Shutdown has begun.
+var ErrServerClosed = errors.New("hotrod: server closed")
+
+// ServeConn serves one connection until it closes. prefix holds bytes
+// already read from nc (by protocol detection); they are parsed first.
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
+	if s.closing.Load() {
+		nc.Close()
+		return ErrServerClosed
+	}
+	c := newConn(s, nc, prefix)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	return c.serve(ctx)
+}
+
+// Shutdown stops reading new requests: every connection answers the
+// complete requests it has already received, flushes and closes. It waits
+// for that until ctx is done, then closes what remains.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for c := range s.conns {
+		// Unblock the reader; it drains its buffer and exits.
+		c.nc.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// topology returns the current topology for a connection.
+func (s *Server) topology(c *conn) *Topology {
+	if s.opts.Topology != nil {
+		if t := s.opts.Topology(); t != nil {
+			return t
+		}
+	}
+	return &c.localTopo
+}
