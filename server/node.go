@@ -1,0 +1,301 @@
+// Package server wires a hotgrid node together: it reads the configuration,
+// starts the cache manager, listens on the single port, detects each
+// connection's protocol from its first bytes and hands it to that
+// protocol's server, and shuts everything down in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/hotrod"
+	"github.com/hotgrid/hotgrid/memcached"
+)
+
+// Version is hotgrid's version, reported to clients.
+const Version = "0.1.0"
+
+// Options configure a node. Zero values take the defaults of DESIGN.md's
+// contracts.
+type Options struct {
+	BindAddress string // default 127.0.0.1 (or the configuration's)
+	Port        int    // default 11222 (or the configuration's); 0 picks a free port when PortSet
+	PortSet     bool   // Port was given explicitly
+	ServerRoot  string // holds conf/ and data/; "" keeps nothing on disk
+	// ServerConfig is an Infinispan server configuration file; a relative
+	// path resolves in ServerRoot/conf.
+	ServerConfig string
+	NodeName     string
+	// Properties are -D name=value overrides for ${name} expressions.
+	Properties map[string]string
+	Logger     *slog.Logger
+	// Start is when the process started, for the "started in" line.
+	Start time.Time
+	// MaxRequestSize bounds declared lengths in requests.
+	MaxRequestSize int
+}
+
+// Node is a running hotgrid server.
+type Node struct {
+	opts   Options
+	log    *slog.Logger
+	cfg    *config.Server
+	mgr    *cache.Manager
+	hotrod *hotrod.Server
+	mc     *memcached.Server
+	http   *http.Server
+	httpLn *connListener
+
+	ln   net.Listener
+	addr *net.TCPAddr
+
+	// detectors decide each connection's protocol, in order.
+	detectors []detector
+	// pending holds connections whose protocol is not yet known.
+	pendingMu sync.Mutex
+	pending   map[net.Conn]struct{}
+
+	ready    chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New reads the configuration and prepares a node; Start serves it.
+func New(opts Options) (*Node, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Now()
+	}
+	props := map[string]string{}
+	for k, v := range opts.Properties {
+		props[k] = v
+	}
+	if opts.ServerRoot != "" {
+		root, err := filepath.Abs(opts.ServerRoot)
+		if err != nil {
+			return nil, fmt.Errorf("server root: %w", err)
+		}
+		opts.ServerRoot = root
+		setDefault(props, "infinispan.server.root.path", root)
+		setDefault(props, "infinispan.server.config.path", filepath.Join(root, "conf"))
+		setDefault(props, "infinispan.server.data.path", filepath.Join(root, "data"))
+	}
+	if opts.BindAddress != "" {
+		props["infinispan.bind.address"] = opts.BindAddress
+	}
+	if opts.NodeName != "" {
+		props["infinispan.node.name"] = opts.NodeName
+	}
+
+	var (
+		cfg  *config.Server
+		warn []config.Warning
+		err  error
+	)
+	if opts.ServerConfig != "" {
+		path := opts.ServerConfig
+		if !filepath.IsAbs(path) && opts.ServerRoot != "" {
+			path = filepath.Join(opts.ServerRoot, "conf", path)
+		}
+		cfg, warn, err = config.Load(path, props)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		cfg = config.Default()
+	}
+	for _, w := range warn {
+		opts.Logger.Warn("configuration", "file", opts.ServerConfig, "warning", w.String())
+	}
+
+	var stateDir string
+	if opts.ServerRoot != "" {
+		stateDir = filepath.Join(opts.ServerRoot, "data")
+	}
+	mgr, err := cache.NewManager(cache.ManagerOptions{
+		Container: &cfg.Container,
+		StateDir:  stateDir,
+		Logger:    opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		opts:    opts,
+		log:     opts.Logger,
+		cfg:     cfg,
+		mgr:     mgr,
+		ready:   make(chan struct{}),
+		pending: make(map[net.Conn]struct{}),
+	}
+	n.hotrod = hotrod.NewServer(hotrod.Options{
+		Manager:        mgr,
+		Logger:         opts.Logger,
+		MaxRequestSize: opts.MaxRequestSize,
+		ServerVersion:  Version,
+		Topology:       n.topology,
+	})
+	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger})
+	// Order matters: binary magic bytes first, then HTTP request lines,
+	// then the text protocols, whose first words could otherwise be
+	// mistaken for one another.
+	n.detectors = []detector{
+		{name: "hotrod", detect: detectHotRod, srv: n.hotrod},
+		{name: "http", detect: detectHTTP},
+		{name: "memcached", detect: memcached.Detect, srv: n.mc},
+	}
+	n.httpLn = newConnListener()
+	n.http = &http.Server{
+		Handler:           n.httpHandler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+	}
+	return n, nil
+}
+
+func setDefault(m map[string]string, k, v string) {
+	if _, ok := m[k]; !ok {
+		m[k] = v
+	}
+}
+
+// Manager returns the node's cache manager.
+func (n *Node) Manager() *cache.Manager { return n.mgr }
+
+// Addr returns the address the node listens on, once started.
+func (n *Node) Addr() *net.TCPAddr { return n.addr }
+
+// listenAddress works out host:port from the flags and the configuration's
+// endpoint socket binding; explicit flags win.
+func (n *Node) listenAddress() string {
+	host, port := "127.0.0.1", 11222
+	sb := n.cfg.SocketBindings
+	binding := n.cfg.Endpoints.SocketBinding
+	for _, b := range sb.Bindings {
+		if b.Name != binding && binding != "" {
+			continue
+		}
+		iface := b.Interface
+		if iface == "" {
+			iface = sb.DefaultInterface
+		}
+		for _, i := range n.cfg.Interfaces {
+			if i.Name == iface && i.Address != "" {
+				host = i.Address
+			}
+		}
+		port = b.Port + sb.PortOffset
+		break
+	}
+	if n.opts.BindAddress != "" {
+		host = n.opts.BindAddress
+	}
+	if n.opts.PortSet {
+		port = n.opts.Port
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Start listens and serves in the background; it returns once the node
+// accepts connections.
+func (n *Node) Start(ctx context.Context) error {
+	addr := n.listenAddress()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		n.mgr.Close()
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	n.ln = ln
+	n.addr = ln.Addr().(*net.TCPAddr)
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server", "err", err)
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.acceptLoop(ctx)
+	}()
+	close(n.ready)
+	n.log.Info(fmt.Sprintf("hotgrid %s started in %d ms", Version, time.Since(n.opts.Start).Milliseconds()),
+		"address", n.addr.String(), "caches", len(n.mgr.Names()), "pid", os.Getpid())
+	return nil
+}
+
+func (n *Node) acceptLoop(ctx context.Context) {
+	var delay time.Duration
+	for {
+		nc, err := n.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary failures (EMFILE …): back off, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			n.log.Warn("accept", "err", err, "retry", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.route(ctx, nc)
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets in-flight requests finish and closes the
+// caches. It waits until ctx is done at most.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	n.stopOnce.Do(func() {
+		if n.ln != nil {
+			n.ln.Close()
+		}
+		n.closePending()
+		n.httpLn.Close()
+		err = errors.Join(
+			n.hotrod.Shutdown(ctx),
+			n.mc.Shutdown(ctx),
+			n.http.Shutdown(ctx),
+		)
+		done := make(chan struct{})
+		go func() { n.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+		n.mgr.Close()
+		n.log.Info("hotgrid stopped")
+	})
+	return err
+}
+
+// topology is the single-member topology of this node.
+func (n *Node) topology() *hotrod.Topology {
+	if n.addr == nil {
+		return nil
+	}
+	host := n.addr.IP.String()
+	if n.addr.IP.IsUnspecified() {
+		host = "" // the address each client connected to
+	}
+	return &hotrod.Topology{ID: 1, Members: []hotrod.Member{{Host: host, Port: n.addr.Port}}}
+}
