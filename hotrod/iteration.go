@@ -10,17 +10,23 @@ import (
 	"github.com/hotgrid/hotgrid/hotrod/wire"
 )
 
+// emptyValueConverter is the filter the Java client names to iterate keys
+// only: every value comes back as an empty array.
+const emptyValueConverter = "org.infinispan.server.hotrod.HotRodServer$ToEmptyBytesKeyValueFilterConverter"
+
 // iteration is the server side of a client's entry iteration: it walks the
 // requested segments, one segment snapshot at a time.
 type iteration struct {
-	mu        sync.Mutex
-	cache     cache.Cache
-	segments  []int // segments not yet loaded, in order
-	cur       []cache.Entry
-	curSeg    int // -1 when no segment is loaded
-	pos       int
-	batch     int
-	metadata  bool
+	mu       sync.Mutex
+	cache    cache.Cache
+	segments []int // segments not yet loaded, in order
+	cur      []cache.Entry
+	curSeg   int // -1 when no segment is loaded
+	pos      int
+	batch    int
+	metadata bool
+	// keysOnly sends empty values, for the Java client's keySet().
+	keysOnly  bool
 	keyType   string
 	valueType string
 }
@@ -57,9 +63,13 @@ func (it *iterations) remove(id string) bool {
 
 func (c *conn) iterationStart(ctx context.Context, cc cache.Cache) {
 	r := &c.req
+	keysOnly := false
 	if r.filterSet {
-		c.fail(wire.StatusServerError, "ISPN006016: Iteration filter factory '"+string(r.filterName)+"' not found in server")
-		return
+		if string(r.filterName) != emptyValueConverter {
+			c.fail(wire.StatusServerError, "ISPN006016: Iteration filter factory '"+string(r.filterName)+"' not found in server")
+			return
+		}
+		keysOnly = true
 	}
 	n := cc.NumSegments()
 	it := &iteration{
@@ -67,6 +77,7 @@ func (c *conn) iterationStart(ctx context.Context, cc cache.Cache) {
 		curSeg:    -1,
 		batch:     int(r.count),
 		metadata:  r.metadata,
+		keysOnly:  keysOnly,
 		keyType:   r.keyType.Name,
 		valueType: r.valueType.Name,
 	}
@@ -144,7 +155,11 @@ func (c *conn) iterationNext(ctx context.Context, cc cache.Cache) {
 			}
 		}
 		b = appendOut(b, e.Key, cfg.KeyMediaType, it.keyType)
-		b = appendOut(b, e.Value, cfg.ValueMediaType, it.valueType)
+		if it.keysOnly {
+			b = append(b, 0)
+		} else {
+			b = appendOut(b, e.Value, cfg.ValueMediaType, it.valueType)
+		}
 	}
 	c.out.unlock(b)
 }

@@ -104,12 +104,11 @@ func (l *clientListener) appendEvent(b []byte, ev *cache.Event, msgID int64) []b
 // themselves wrapped key, value and previous value.
 func kvWithPrevious(ev *cache.Event, keyType, valueType string) []byte {
 	var msg []byte
+	// Every field is written: a null value is an empty WrappedMessage, as
+	// Infinispan sends it, since the client's factory dereferences each.
 	field := func(n int, data []byte, storage string) {
-		if data == nil {
-			return
-		}
 		w := data
-		if encoding.Base(storage) != encoding.Protostream && encoding.Base(storage) != "" && encoding.Base(storage) != encoding.Unknown {
+		if data != nil && encoding.Base(storage) != encoding.Protostream && encoding.Base(storage) != "" && encoding.Base(storage) != encoding.Unknown {
 			if conv, err := encoding.Convert(nil, data, storage, encoding.Protostream); err == nil {
 				w = conv
 			}
@@ -122,6 +121,7 @@ func kvWithPrevious(ev *cache.Event, keyType, valueType string) []byte {
 		field(2, ev.Value, valueType)
 		field(3, ev.Prev, valueType)
 	} else {
+		field(2, nil, valueType)
 		field(3, ev.Value, valueType)
 	}
 	var out []byte
