@@ -15,7 +15,7 @@ import "bytes"
 //     cas <key> <flags> <exptime> <bytes> <cas> [noreply];
 //     incr|decr <key> <number> [noreply]; touch <key> <exptime> [noreply];
 //     delete <key> [0] [noreply]; flush_all [delay] [noreply];
-//     verbosity <level> [noreply]; version; stats [args]; quit;
+//     verbosity [anything]; version; stats [args]; quit;
 //     mn; mg|md|ma|me <key> [flags]; ms <key> <datalen> [flags].
 //     Words are separated by single or repeated spaces.
 //
@@ -128,7 +128,10 @@ func validLine(line []byte) bool {
 	case "flush_all":
 		return len(args) <= 2
 	case "verbosity":
-		return len(args) >= 1 && len(args) <= 2
+		// Any verbosity line is memcached's, even a malformed one that
+		// it answers with ERROR (memccapable opens with one); no other
+		// protocol has the word.
+		return true
 	case "version", "stats", "quit", "mn":
 		return true
 	case "mg", "md", "ma", "me":
