@@ -255,3 +255,37 @@ func BenchmarkGet(b *testing.B) {
 		}
 	})
 }
+
+func TestAsync(t *testing.T) {
+	addr := startNode(t)
+	cl := newClient(t, addr, Options{})
+	k := cl.Cache("")
+	const n = 2000
+	done := make(chan error, n)
+	for i := 0; i < n; i++ {
+		key := []byte(fmt.Sprint("async-", i))
+		if err := k.SetAsync(ctx, key, key, func(err error) { done <- err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		key := []byte(fmt.Sprint("async-", i))
+		want := string(key)
+		k.GetAsync(ctx, key, func(v []byte, ok bool, err error) {
+			if err == nil && (!ok || string(v) != want) {
+				err = fmt.Errorf("%s: got %q %v", want, v, ok)
+			}
+			done <- err
+		})
+	}
+	for i := 0; i < n; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

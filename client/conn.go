@@ -17,10 +17,13 @@ import (
 type call struct {
 	op        byte
 	abandoned bool // the caller gave up; the reader frames and drops the response
-	status    byte
-	body      []byte // response body after the header (and topology)
-	err       error
-	done      chan struct{}
+	// cb, when set, receives the completed call on the reader goroutine
+	// instead of a waiting caller; the call is released after it returns.
+	cb     func(*call)
+	status byte
+	body   []byte // response body after the header (and topology)
+	err    error
+	done   chan struct{}
 }
 
 var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
@@ -61,11 +64,15 @@ func (cn *conn) close(err error) {
 	cn.mu.Lock()
 	for id, c := range cn.pending {
 		delete(cn.pending, id)
-		if c.abandoned {
-			continue
+		switch {
+		case c.abandoned:
+		case c.cb != nil:
+			c.err = err
+			c.cb(c)
+		default:
+			c.err = err
+			c.done <- struct{}{}
 		}
-		c.err = err
-		c.done <- struct{}{}
 	}
 	cn.mu.Unlock()
 	select {
@@ -79,7 +86,7 @@ func (cn *conn) close(err error) {
 // before it is sent, since the reader needs it to frame the response.
 func (cn *conn) doOp(ctx context.Context, h *reqHeader, encode func([]byte) []byte) (*call, error) {
 	c := callPool.Get().(*call)
-	c.op, c.status, c.body, c.err = h.op, 0, c.body[:0], nil
+	c.op, c.status, c.body, c.err, c.cb = h.op, 0, c.body[:0], nil, nil
 	id := cn.cl.msgID.Add(1)
 	cn.mu.Lock()
 	if e := cn.err.Load(); e != nil {
@@ -122,6 +129,32 @@ func (cn *conn) doOp(ctx context.Context, h *reqHeader, encode func([]byte) []by
 		}
 		return c, nil
 	}
+}
+
+// send queues a request whose response goes to cb on the reader goroutine;
+// it does not wait. cb must not block.
+func (cn *conn) send(h *reqHeader, encode func([]byte) []byte, cb func(*call)) error {
+	c := callPool.Get().(*call)
+	c.op, c.status, c.body, c.err, c.cb = h.op, 0, c.body[:0], nil, cb
+	id := cn.cl.msgID.Add(1)
+	cn.mu.Lock()
+	if e := cn.err.Load(); e != nil {
+		cn.mu.Unlock()
+		callPool.Put(c)
+		return *e
+	}
+	cn.pending[id] = c
+	b := h.append(cn.out, id, cn.cl)
+	if encode != nil {
+		b = encode(b)
+	}
+	cn.out = b
+	cn.mu.Unlock()
+	select {
+	case cn.kick <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // release returns a finished call to the pool.
@@ -220,12 +253,19 @@ func (cn *conn) readResponse(r *bufio.Reader, scratch []byte) ([]byte, error) {
 		return body, nil
 	}
 	c.status = status
-	c.body = append(c.body[:0], body...)
 	if op == wire.OpError {
 		d := wire.Decoder{Buf: body}
 		msg, _ := d.Bytes("message")
 		c.err = &ServerError{Status: status, Message: string(msg)}
 	}
+	if c.cb != nil {
+		c.body = body // valid during the callback only
+		c.cb(c)
+		c.body, c.cb = nil, nil
+		callPool.Put(c)
+		return body, nil
+	}
+	c.body = append(c.body[:0], body...)
 	c.done <- struct{}{}
 	return body, nil
 }

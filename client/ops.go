@@ -134,6 +134,40 @@ func (k *Cache) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 	return append([]byte(nil), v...), true, err
 }
 
+// GetAsync sends a get and calls cb with the result on the connection's
+// reader goroutine, without waiting: one goroutine can keep many requests
+// in flight. value is only valid during cb; cb must not block.
+func (k *Cache) GetAsync(ctx context.Context, key []byte, cb func(value []byte, ok bool, err error)) error {
+	cn, err := k.c.route(ctx, key)
+	if err != nil {
+		return err
+	}
+	return cn.send(&reqHeader{op: wire.OpGet, cache: k.name}, func(b []byte) []byte { return wire.AppendBytes(b, key) },
+		func(c *call) {
+			if c.err != nil || c.status != wire.StatusSuccess {
+				cb(nil, false, c.err)
+				return
+			}
+			d := wire.Decoder{Buf: c.body}
+			v, err := d.Bytes("value")
+			cb(v, err == nil, err)
+		})
+}
+
+// SetAsync stores value under key and calls cb with the outcome on the
+// connection's reader goroutine, without waiting.
+func (k *Cache) SetAsync(ctx context.Context, key, value []byte, cb func(err error)) error {
+	cn, err := k.c.route(ctx, key)
+	if err != nil {
+		return err
+	}
+	return cn.send(&reqHeader{op: wire.OpPut, cache: k.name}, func(b []byte) []byte {
+		b = wire.AppendBytes(b, key)
+		b = append(b, wire.UnitDefault<<4|wire.UnitDefault)
+		return wire.AppendBytes(b, value)
+	}, func(c *call) { cb(c.err) })
+}
+
 // GetWithMetadata returns the value and metadata of key.
 func (k *Cache) GetWithMetadata(ctx context.Context, key []byte) ([]byte, Metadata, bool, error) {
 	c, err := k.call(ctx, wire.OpGetWithMetadata, 0, key, func(b []byte) []byte { return wire.AppendBytes(b, key) })
