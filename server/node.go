@@ -21,6 +21,7 @@ import (
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/hotrod"
 	"github.com/hotgrid/hotgrid/memcached"
+	"github.com/hotgrid/hotgrid/resp"
 )
 
 // Version is hotgrid's version, reported to clients.
@@ -54,6 +55,7 @@ type Node struct {
 	mgr    *cache.Manager
 	hotrod *hotrod.Server
 	mc     *memcached.Server
+	resp   *resp.Server
 	http   *http.Server
 	httpLn *connListener
 
@@ -149,13 +151,16 @@ func New(opts Options) (*Node, error) {
 		Topology:       n.topology,
 	})
 	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger})
+	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger})
 	// Order matters: binary magic bytes first, then HTTP request lines,
-	// then the text protocols, whose first words could otherwise be
-	// mistaken for one another.
+	// then the text protocols. memcached claims only its lower-case
+	// commands with valid arguments; RESP claims arrays and any other
+	// inline command it knows.
 	n.detectors = []detector{
 		{name: "hotrod", detect: detectHotRod, srv: n.hotrod},
 		{name: "http", detect: detectHTTP},
 		{name: "memcached", detect: memcached.Detect, srv: n.mc},
+		{name: "resp", detect: resp.Detect, srv: n.resp},
 	}
 	n.httpLn = newConnListener()
 	n.http = &http.Server{
@@ -273,6 +278,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		err = errors.Join(
 			n.hotrod.Shutdown(ctx),
 			n.mc.Shutdown(ctx),
+			n.resp.Shutdown(ctx),
 			n.http.Shutdown(ctx),
 		)
 		done := make(chan struct{})

@@ -302,3 +302,33 @@ func TestDetectHTTP(t *testing.T) {
 		}
 	}
 }
+
+// RESP shares the single port: arrays and inline commands, on respCache.
+func TestRESPOnTheSinglePort(t *testing.T) {
+	n := StartNode(t, Options{})
+	for _, tt := range []struct{ send, want string }{
+		{"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", "+OK\r\n"},
+		{"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", "$1\r\nv\r\n"},
+		{"PING\r\n", "+PONG\r\n"},
+		{"GET k\r\n", "$1\r\nv\r\n"},
+	} {
+		nc, err := net.Dial("tcp", n.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.Write([]byte(tt.send))
+		got := make([]byte, len(tt.want))
+		if _, err := io.ReadFull(nc, got); err != nil || string(got) != tt.want {
+			t.Fatalf("%q: got %q, %v", tt.send, got, err)
+		}
+		nc.Close()
+	}
+	c, err := n.Manager().Cache("respCache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, _ := c.Get(context.Background(), []byte("k")); !ok || string(e.Value) != "v" {
+		t.Fatalf("respCache holds %q %v", e.Value, ok)
+	}
+}
