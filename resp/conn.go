@@ -201,15 +201,15 @@ func (c *conn) unlockShared() {
 // flush writes the pending output with one system call.
 func (c *conn) flush() error {
 	c.unlockShared()
-	if len(c.out.b) == 0 {
-		return nil
-	}
 	if c.async {
 		c.pmu.Lock()
 		c.pending = append(c.pending, c.out.b...)
 		c.pmu.Unlock()
 		c.resetOut()
 		return c.writePending()
+	}
+	if len(c.out.b) == 0 {
+		return nil
 	}
 	_, err := c.nc.Write(c.out.b)
 	c.resetOut()

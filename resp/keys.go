@@ -148,10 +148,8 @@ func cmdExpire(c *conn, ctx context.Context, args [][]byte) {
 		}
 		at = now + n
 	}
-	if at-now > math.MaxInt64/int64(time.Millisecond) {
-		c.out.err(invalid)
-		return
-	}
+	// Beyond time.Duration's 292 years the difference is immaterial.
+	at = min(at, now+math.MaxInt64/int64(time.Millisecond))
 	set := false
 	_, _, err := cc.Compute(ctx, args[1], func(cur cache.Entry, exists bool) ([]byte, cache.Write, cache.ComputeAction) {
 		if !exists {

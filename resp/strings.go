@@ -93,10 +93,7 @@ func (c *conn) parseExpiry(opt string, v []byte, cmd string) (int64, bool) {
 			return 0, true // in the past: the key is deleted
 		}
 	}
-	if n > math.MaxInt64/int64(time.Millisecond) {
-		return invalid()
-	}
-	return n, true
+	return min(n, math.MaxInt64/int64(time.Millisecond)), true
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
