@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -270,5 +269,3 @@ func BenchmarkPipelineSET(b *testing.B) {
 func BenchmarkPipelineINCR(b *testing.B) {
 	benchPipeline(b, encodeCmd("INCR", "counter"))
 }
-
-var _ = strconv.Itoa

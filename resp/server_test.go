@@ -506,9 +506,9 @@ func TestProtocolErrors(t *testing.T) {
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	for in, want := range map[string]string{
-		"*1\r\n+PING\r\n":        "-ERR Protocol error: expected '$', got '+'\r\n",
-		"*x\r\n":                 "-ERR Protocol error: invalid multibulk length\r\n",
-		"*1\r\n$-5\r\n":          "-ERR Protocol error: invalid bulk length\r\n",
+		"*1\r\n+PING\r\n":         "-ERR Protocol error: expected '$', got '+'\r\n",
+		"*x\r\n":                  "-ERR Protocol error: invalid multibulk length\r\n",
+		"*1\r\n$-5\r\n":           "-ERR Protocol error: invalid bulk length\r\n",
 		"*1\r\n$999999999999\r\n": "-ERR Protocol error: invalid bulk length\r\n",
 	} {
 		c := dial(t, addr)
