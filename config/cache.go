@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,7 @@ func BuiltinTemplates() []string {
 	for n := range builtins {
 		names = append(names, n)
 	}
+	sort.Strings(names)
 	return names
 }
 
