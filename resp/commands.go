@@ -243,7 +243,7 @@ func (c *conn) lookup(name []byte) *command {
 
 // execute runs one command, or queues it inside MULTI.
 func (c *conn) execute(ctx context.Context, args [][]byte) {
-	c.srv.stats.totalCommands.Add(1)
+	c.ncmds++
 	cmd := c.lookup(args[0])
 	if cmd == nil {
 		c.multiErr = c.multi

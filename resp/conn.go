@@ -105,6 +105,10 @@ type conn struct {
 
 	scratch []byte
 	offs    []int
+	// ncmds counts commands since the last batch ended; it is added to
+	// the server's total once per batch to keep a shared counter off the
+	// per-command path.
+	ncmds int64
 }
 
 type readResult struct {
@@ -201,6 +205,10 @@ func (c *conn) unlockShared() {
 // flush writes the pending output with one system call.
 func (c *conn) flush() error {
 	c.unlockShared()
+	if c.ncmds > 0 {
+		c.srv.stats.totalCommands.Add(c.ncmds)
+		c.ncmds = 0
+	}
 	if c.async {
 		c.pmu.Lock()
 		c.pending = append(c.pending, c.out.b...)

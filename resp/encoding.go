@@ -15,7 +15,8 @@ import (
 //
 //	list  (KindList):  count, then count × (len, element bytes), head first
 //	set   (KindSet):   count, then count × (len, member bytes), members unique
-//	hash  (KindHash):  count, then count × (len, field, len, value), fields unique
+//	hash  (KindHash):  count (2 × fields), then alternating (len, field) and
+//	                   (len, value), fields unique
 //	zset  (KindZSet):  count, then count × (score, len, member), sorted by
 //	                   (score, member); score is the IEEE-754 float64 bits,
 //	                   big-endian, 8 bytes
