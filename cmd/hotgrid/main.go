@@ -67,6 +67,10 @@ func runServer(start time.Time, args []string, stderr io.Writer) int {
 	opts.Logger = log
 	opts.Start = start
 
+	// A closed log pipe must not kill the node: without this, Go exits on
+	// SIGPIPE when a write to stderr fails (a supervisor that closes our
+	// pipes while stopping us would turn a clean stop into status 141).
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	node, err := server.New(opts)

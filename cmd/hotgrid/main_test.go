@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -84,5 +85,39 @@ func TestServerProcessLifecycle(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop within 10 s of SIGTERM")
+	}
+}
+
+// Closing the server's output pipe before SIGTERM (as Java's
+// Process.destroy does) must not turn a clean stop into a SIGPIPE death.
+func TestStopWithClosedOutputPipe(t *testing.T) {
+	bin := os.Getenv("HOTGRID_BIN")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "hotgrid")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "server", "--port", strconv.Itoa(port))
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "started in") {
+			break
+		}
+	}
+	stderr.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM with a closed log pipe: %v", err)
 	}
 }
