@@ -332,3 +332,51 @@ func TestRESPOnTheSinglePort(t *testing.T) {
 		t.Fatalf("respCache holds %q %v", e.Value, ok)
 	}
 }
+
+func TestUnknownProtocolIsClosed(t *testing.T) {
+	n := StartNode(t, Options{})
+	nc, err := net.Dial("tcp", n.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.Write([]byte{0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', '\r', '\n'})
+	if k, err := nc.Read(make([]byte, 16)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v; want the connection closed", k, err)
+	}
+	// The node still serves others.
+	resp, err := http.Get("http://" + n.Addr().String() + "/rest/v2/container/health/status")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("health after a stray connection: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// FuzzDetect offers arbitrary first bytes to the router's detectors in
+// order, as route does: detection must never panic, and a prefix is never
+// claimed by two protocols.
+func FuzzDetect(f *testing.F) {
+	for _, s := range []string{"GET / HTTP/1.1\r\n", "PRI * HTTP/2.0\r\n", "*1\r\n$4\r\nPING\r\n", "get k\r\n",
+		"set k 0 0 1\r\nv\r\n", "PING\r\n", "\xa0\x01", "\x80\x00", "verbosity\r\n"} {
+		f.Add([]byte(s))
+	}
+	n, err := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if len(p) == 0 {
+			return
+		}
+		claimed := ""
+		for _, d := range n.detectors {
+			if m, _ := d.detect(p); m {
+				if claimed != "" {
+					t.Fatalf("%q claimed by %s and %s", p, claimed, d.name)
+				}
+				claimed = d.name
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -65,8 +66,8 @@ func firstLine(p []byte) ([]byte, bool) {
 }
 
 // route reads a connection's first bytes, offers them to each detector in
-// order, and hands the connection to the first that claims it. What no
-// detector claims goes to HTTP, as on Infinispan's single port.
+// order, and hands the connection to the first that claims it. A
+// connection that no detector claims is closed and logged at debug level.
 func (n *Node) route(ctx context.Context, nc net.Conn) {
 	if !n.track(nc) {
 		nc.Close()
@@ -107,9 +108,9 @@ func (n *Node) route(ctx context.Context, nc net.Conn) {
 			}
 		}
 		if !undecided || len(buf) >= detectMax {
-			nc.SetReadDeadline(time.Time{})
-			n.untrack(nc)
-			n.httpLn.deliver(&prefixConn{Conn: nc, prefix: buf})
+			n.log.Debug("connection closed: no protocol matches its first bytes",
+				"remote", nc.RemoteAddr().String(), "first", fmt.Sprintf("%q", buf[:min(len(buf), 32)]))
+			nc.Close()
 			return
 		}
 	}
