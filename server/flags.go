@@ -17,6 +17,8 @@ Options:
                             a relative path resolves in SERVER_ROOT/conf
   -n, --node-name NAME      node name
   -D name=value             set a property for ${name} expressions (repeatable)
+      --resp-port N         also serve RESP alone on port N (no detection)
+      --memcached-port N    also serve memcached alone on port N (no detection)
       --max-request-size N  largest length a request may declare, in bytes
       --log-level LEVEL     debug, info, warn or error (default info)
   -h, --help                show this help
@@ -82,6 +84,16 @@ func ParseFlags(args []string) (opts Options, logLevel string, err error) {
 			opts.ServerConfig = v
 		case "n", "node-name":
 			opts.NodeName = v
+		case "resp-port", "memcached-port":
+			p, perr := strconv.Atoi(v)
+			if perr != nil || p < 0 || p > 65535 {
+				return opts, "", fmt.Errorf("%s: invalid port %q", name, v)
+			}
+			if strings.HasPrefix(strings.TrimLeft(name, "-"), "resp") {
+				opts.RESPPort = p
+			} else {
+				opts.MemcachedPort = p
+			}
 		case "max-request-size":
 			n, perr := strconv.Atoi(v)
 			if perr != nil || n <= 0 {

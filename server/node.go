@@ -45,6 +45,10 @@ type Options struct {
 	Start time.Time
 	// MaxRequestSize bounds declared lengths in requests.
 	MaxRequestSize int
+	// RESPPort and MemcachedPort, when set, add a port that serves only
+	// that protocol (no detection), like a connector with its own
+	// socket binding in the configuration.
+	RESPPort, MemcachedPort int
 }
 
 // Node is a running hotgrid server.
@@ -61,6 +65,8 @@ type Node struct {
 
 	ln   net.Listener
 	addr *net.TCPAddr
+	// dedicated are the per-protocol listeners, by protocol name.
+	dedicated map[string]net.Listener
 
 	// detectors decide each connection's protocol, in order.
 	detectors []detector
@@ -236,6 +242,11 @@ func (n *Node) Start(ctx context.Context) error {
 		defer n.wg.Done()
 		n.acceptLoop(ctx)
 	}()
+	if err := n.startDedicated(ctx); err != nil {
+		ln.Close()
+		n.mgr.Close()
+		return err
+	}
 	close(n.ready)
 	n.log.Info(fmt.Sprintf("hotgrid %s started in %d ms", Version, time.Since(n.opts.Start).Milliseconds()),
 		"address", n.addr.String(), "caches", len(n.mgr.Names()), "pid", os.Getpid())
@@ -273,6 +284,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if n.ln != nil {
 			n.ln.Close()
 		}
+		for _, l := range n.dedicated {
+			l.Close()
+		}
 		n.closePending()
 		n.httpLn.Close()
 		err = errors.Join(
@@ -292,6 +306,72 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.log.Info("hotgrid stopped")
 	})
 	return err
+}
+
+// dedicatedPorts works out the protocols served on ports of their own:
+// connectors with a socket binding other than the endpoint's, then the
+// --resp-port and --memcached-port flags, which win.
+func (n *Node) dedicatedPorts() map[string]string {
+	ports := map[string]string{}
+	host := n.addr.IP.String()
+	sb := n.cfg.SocketBindings
+	for _, c := range n.cfg.Endpoints.Connectors {
+		if c.SocketBinding == "" || c.SocketBinding == n.cfg.Endpoints.SocketBinding {
+			continue
+		}
+		for _, b := range sb.Bindings {
+			if b.Name == c.SocketBinding {
+				ports[c.Protocol] = net.JoinHostPort(host, strconv.Itoa(b.Port+sb.PortOffset))
+			}
+		}
+	}
+	if n.opts.RESPPort > 0 {
+		ports["resp"] = net.JoinHostPort(host, strconv.Itoa(n.opts.RESPPort))
+	}
+	if n.opts.MemcachedPort > 0 {
+		ports["memcached"] = net.JoinHostPort(host, strconv.Itoa(n.opts.MemcachedPort))
+	}
+	return ports
+}
+
+// startDedicated listens on the dedicated ports and serves each with its
+// protocol alone.
+func (n *Node) startDedicated(ctx context.Context) error {
+	servers := map[string]connServer{"resp": n.resp, "memcached": n.mc, "hotrod": n.hotrod}
+	n.dedicated = map[string]net.Listener{}
+	for proto, addr := range n.dedicatedPorts() {
+		srv := servers[proto]
+		if srv == nil {
+			return fmt.Errorf("a dedicated port for %s is not supported", proto)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range n.dedicated {
+				l.Close()
+			}
+			return fmt.Errorf("listen on %s for %s: %w", addr, proto, err)
+		}
+		n.dedicated[proto] = ln
+		n.log.Info("dedicated port", "protocol", proto, "address", ln.Addr().String())
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			for {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				n.wg.Add(1)
+				go func() {
+					defer n.wg.Done()
+					if err := srv.ServeConn(ctx, nc, nil); err != nil {
+						n.log.Debug("connection closed", "protocol", proto, "err", err)
+					}
+				}()
+			}
+		}()
+	}
+	return nil
 }
 
 // topology is the single-member topology of this node.

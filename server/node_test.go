@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,4 +380,63 @@ func FuzzDetect(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDedicatedPorts(t *testing.T) {
+	free := func() int {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	rp, mp := free(), free()
+	StartNode(t, Options{RESPPort: rp, MemcachedPort: mp})
+	for _, tt := range []struct {
+		port       int
+		send, want string
+	}{
+		// No detection on a dedicated port: a lower-case "get" is RESP
+		// here, not memcached.
+		{rp, "get nothing\r\n", "$-1\r\n"},
+		{mp, "version\r\n", "VERSION "},
+	} {
+		nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(tt.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.Write([]byte(tt.send))
+		got := make([]byte, len(tt.want))
+		if _, err := io.ReadFull(nc, got); err != nil || string(got) != tt.want {
+			t.Fatalf("port %d %q: %q %v", tt.port, tt.send, got, err)
+		}
+		nc.Close()
+	}
+	if _, _, err := ParseFlags([]string{"--resp-port", "x"}); err == nil {
+		t.Fatal("bad --resp-port accepted")
+	}
+}
+
+// A connector with its own socket binding in the configuration gets a
+// dedicated port.
+func TestDedicatedPortFromConfiguration(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cfg := filepath.Join(t.TempDir(), "infinispan.xml")
+	os.WriteFile(cfg, []byte(`<infinispan><cache-container default-cache="c"><local-cache name="c"/></cache-container>
+<server><interfaces><interface name="public"><loopback/></interface></interfaces>
+<socket-bindings default-interface="public"><socket-binding name="default" port="0"/><socket-binding name="redis" port="${redis.port}"/></socket-bindings>
+<endpoints socket-binding="default"><resp-connector socket-binding="redis"/></endpoints></server></infinispan>`), 0o644)
+	StartNode(t, Options{ServerConfig: cfg, Properties: map[string]string{"redis.port": strconv.Itoa(port)}})
+	nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.Write([]byte("PING\r\n"))
+	got := make([]byte, 7)
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != "+PONG\r\n" {
+		t.Fatalf("%q %v", got, err)
+	}
 }
