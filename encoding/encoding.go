@@ -25,6 +25,7 @@ const (
 	Protostream     = "application/x-protostream"
 	Unknown         = "application/unknown"
 	JBossMarshalled = "application/x-jboss-marshalling"
+	FormURLEncoded  = "application/x-www-form-urlencoded"
 )
 
 // ErrUnsupported is returned when no conversion exists between two types.
@@ -53,10 +54,11 @@ func Identity(from, to string) bool {
 }
 
 // textual types hold the same bytes for a string: converting among them
-// changes nothing.
+// changes nothing. Form-encoded bodies count: it is what curl -d sends, and
+// the bytes are kept as sent.
 func textual(mt string) bool {
 	switch mt {
-	case TextPlain, OctetStream, JavaObject:
+	case TextPlain, OctetStream, JavaObject, FormURLEncoded:
 		return true
 	}
 	return false
