@@ -134,11 +134,11 @@ func (c *conn) serve(ctx context.Context) error {
 		if err := c.out.flush(); err != nil {
 			return err
 		}
-		if c.srv.closing.Load() {
+		if c.srv.conns.Closing() {
 			return nil
 		}
 		if err := c.fill(); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.closing.Load() {
+			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing() {
 				// Shutdown: answer what is complete, then close.
 				perr := c.processBuffered(ctx)
 				c.out.flush()

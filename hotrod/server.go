@@ -15,10 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/connset"
 )
 
 // Member is a server address advertised to clients in topology updates.
@@ -66,10 +65,7 @@ type Server struct {
 	listenersMu sync.Mutex
 	listeners   map[string]*clientListener
 
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	wg      sync.WaitGroup
+	conns connset.Set[*conn]
 }
 
 // NewServer returns a Server for the caches of opts.Manager.
@@ -84,7 +80,6 @@ func NewServer(opts Options) *Server {
 		opts:       opts,
 		log:        opts.Logger,
 		mgr:        opts.Manager,
-		conns:      make(map[*conn]struct{}),
 		iterations: iterations{m: make(map[string]*iteration)},
 		listeners:  make(map[string]*clientListener),
 	}
@@ -96,21 +91,12 @@ var ErrServerClosed = errors.New("hotrod: server closed")
 // ServeConn serves one connection until it closes. prefix holds bytes
 // already read from nc (by protocol detection); they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
-	if s.closing.Load() {
+	c := newConn(s, nc, prefix)
+	if !s.conns.Add(c, nc) {
 		nc.Close()
 		return ErrServerClosed
 	}
-	c := newConn(s, nc, prefix)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
+	defer s.conns.Remove(c)
 	return c.serve(ctx)
 }
 
@@ -118,27 +104,7 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 // complete requests it has already received, flushes and closes. It waits
 // for that until ctx is done, then closes what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for c := range s.conns {
-		// Unblock the reader; it drains its buffer and exits.
-		c.nc.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, nil)
 }
 
 // topology returns the current topology for a connection.

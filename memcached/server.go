@@ -24,6 +24,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/connset"
 )
 
 // DefaultCache is the cache memcached clients use, as in Infinispan.
@@ -61,10 +62,7 @@ type Server struct {
 	flushMu    sync.Mutex
 	flushTimer *time.Timer
 
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	wg      sync.WaitGroup
+	conns connset.Set[*conn]
 }
 
 // NewServer returns a Server for the caches of opts.Manager. The served
@@ -84,7 +82,6 @@ func NewServer(opts Options) *Server {
 		log:   opts.Logger,
 		mgr:   opts.Manager,
 		start: time.Now(),
-		conns: make(map[*conn]struct{}),
 	}
 	if _, err := s.cache(); err != nil {
 		s.log.Error("memcached cache unavailable", "cache", opts.Cache, "err", err)
@@ -116,23 +113,16 @@ var ErrServerClosed = errors.New("memcached: server closed")
 // ServeConn serves one connection until it closes. prefix holds bytes
 // already read from nc by protocol detection; they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
-	if s.closing.Load() {
+	c := newConn(s, nc, prefix)
+	if !s.conns.Add(c, nc) {
 		nc.Close()
 		return ErrServerClosed
 	}
-	c := newConn(s, nc, prefix)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
 	s.stats.currConns.Add(1)
 	s.stats.totalConns.Add(1)
 	defer func() {
 		s.stats.currConns.Add(-1)
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Done()
+		s.conns.Remove(c)
 	}()
 	return c.serve(ctx)
 }
@@ -141,31 +131,12 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 // complete requests it has already received, flushes and closes. It waits
 // for that until ctx is done, then closes what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
 	s.flushMu.Lock()
 	if s.flushTimer != nil {
 		s.flushTimer.Stop()
 	}
 	s.flushMu.Unlock()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.nc.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, nil)
 }
 
 // flushAll clears the cache now or after delay seconds; a later flush_all

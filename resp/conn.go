@@ -153,13 +153,13 @@ func (c *conn) serve(ctx context.Context) error {
 			}
 			return perr
 		}
-		if c.srv.closing.Load() || c.killed.Load() {
+		if c.srv.conns.Closing() || c.killed.Load() {
 			return nil
 		}
 		err := c.fill()
 		c.lastActive.Store(time.Now().UnixMilli())
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.closing.Load() {
+			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing() {
 				// Shutdown: answer what is complete, then close.
 				c.processBuffered(ctx)
 				c.unlockShared()
@@ -435,14 +435,14 @@ func (c *conn) waitWake(deadline time.Time) (woken, alive bool) {
 		if rr.err != nil && !errors.Is(rr.err, os.ErrDeadlineExceeded) {
 			c.readErr = rr.err
 		}
-		if c.srv.closing.Load() {
+		if c.srv.conns.Closing() {
 			c.nc.SetReadDeadline(time.Now())
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}
 	}()
 	for {
-		if c.srv.closing.Load() || c.killed.Load() {
+		if c.srv.conns.Closing() || c.killed.Load() {
 			return false, false
 		}
 		if !reading && c.readErr == nil && c.w < len(c.rbuf) {
@@ -455,7 +455,7 @@ func (c *conn) waitWake(deadline time.Time) (woken, alive bool) {
 		}
 		select {
 		case <-c.wakeCh:
-			return true, !c.srv.closing.Load() && !c.killed.Load()
+			return true, !c.srv.conns.Closing() && !c.killed.Load()
 		case <-timer:
 			return false, true
 		case rr := <-c.readCh:

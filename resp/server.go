@@ -55,6 +55,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/connset"
 )
 
 // DefaultCache is the cache of database 0, as in Infinispan.
@@ -102,10 +103,7 @@ type Server struct {
 	cfgMu  sync.Mutex
 	cfgSet map[string]string
 
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	wg      sync.WaitGroup
+	conns connset.Set[*conn]
 
 	stats serverStats
 }
@@ -133,7 +131,6 @@ func NewServer(opts Options) *Server {
 		log:    opts.Logger,
 		mgr:    opts.Manager,
 		start:  time.Now(),
-		conns:  make(map[*conn]struct{}),
 		cfgSet: make(map[string]string),
 	}
 	s.pubsub.init()
@@ -208,22 +205,15 @@ var ErrServerClosed = errors.New("resp: server closed")
 // ServeConn serves one connection until it closes. prefix holds bytes
 // already read from nc by protocol detection; they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
-	if s.closing.Load() {
+	c := newConn(s, nc, prefix)
+	if !s.conns.Add(c, nc) {
 		nc.Close()
 		return ErrServerClosed
 	}
-	c := newConn(s, nc, prefix)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	defer func() {
 		c.cleanup()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Done()
+		s.conns.Remove(c)
 	}()
 	return c.serve(ctx)
 }
@@ -233,37 +223,13 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 // clients are released. It waits for that until ctx is done, then closes
 // what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for c := range s.conns {
-		c.nc.SetReadDeadline(time.Now())
-		c.wake()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, (*conn).wake)
 }
 
 // connections returns a snapshot of the open connections.
 func (s *Server) connections() []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
-	}
+	var out []*conn
+	s.conns.Each(func(c *conn) { out = append(out, c) })
 	slices.SortFunc(out, func(a, b *conn) int { return int(a.id - b.id) })
 	return out
 }
