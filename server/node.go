@@ -234,7 +234,9 @@ func (n *Node) Start(ctx context.Context) error {
 	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
-		if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Serve ends with net.ErrClosed when Shutdown closes the
+		// listener that detection feeds; that is a clean stop.
+		if err := n.http.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			n.log.Error("http server", "err", err)
 		}
 	}()
