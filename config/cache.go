@@ -3,9 +3,11 @@ package config
 import (
 	_ "embed"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,6 +160,8 @@ func copyField(dst, src *Cache, path string) {
 		dst.Memory.WhenFull = src.Memory.WhenFull
 	case "memory.storage":
 		dst.Memory.Storage = src.Memory.Storage
+	case "persistence":
+		dst.Persistence = src.Persistence.clone()
 	}
 }
 
@@ -169,7 +173,21 @@ func (c *Cache) Clone() *Cache {
 		cp.Set = map[string]bool{}
 	}
 	cp.Aliases = append([]string(nil), c.Aliases...)
+	cp.Persistence = c.Persistence.clone()
 	return &cp
+}
+
+func (p Persistence) clone() Persistence {
+	out := Persistence{Passivation: p.Passivation}
+	for _, st := range p.Stores {
+		st.Properties = maps.Clone(st.Properties)
+		if st.WriteBehind != nil {
+			wb := *st.WriteBehind
+			st.WriteBehind = &wb
+		}
+		out.Stores = append(out.Stores, st)
+	}
+	return out
 }
 
 // Validate checks a cache definition for values that cannot work.
@@ -343,8 +361,98 @@ func (c *Cache) JSON() []byte {
 		}
 		body["memory"] = m
 	}
+	if len(c.Persistence.Stores) > 0 {
+		body["persistence"] = c.Persistence.jsonBody()
+	}
 	out, _ := json.Marshal(map[string]any{c.elementName(): body})
 	return out
+}
+
+// storeAttrs returns a store's own attributes in document order.
+func (st *Store) attrs() [][2]string {
+	var out [][2]string
+	if st.Path != "" {
+		out = append(out, [2]string{"path", st.Path})
+	}
+	for _, kv := range []struct {
+		name string
+		v    bool
+	}{{"shared", st.Shared}, {"preload", st.Preload}, {"purge", st.PurgeOnStartup}, {"read-only", st.ReadOnly}} {
+		out = append(out, [2]string{kv.name, strconv.FormatBool(kv.v)})
+	}
+	return out
+}
+
+func (p *Persistence) jsonBody() map[string]any {
+	body := map[string]any{"passivation": p.Passivation}
+	for _, st := range p.Stores {
+		s := map[string]any{}
+		for _, kv := range st.attrs() {
+			s[kv[0]] = jsonValue(kv[1])
+		}
+		if st.SyncWrites {
+			s["data"] = map[string]any{"sync-writes": true}
+		}
+		if wb := st.WriteBehind; wb != nil {
+			s["write-behind"] = map[string]any{"modification-queue-size": wb.QueueSize, "fail-silently": wb.FailSilently}
+		}
+		if st.Kind == StoreStringKeyedDB {
+			s["connection-pool"] = map[string]any{"connection-url": st.ConnectionURL, "username": st.Username, "password": st.Password}
+			t := st.Table
+			col := func(c Column) map[string]any { return map[string]any{"name": c.Name, "type": c.Type} }
+			s["string-keyed-table"] = map[string]any{"prefix": t.Prefix, "create-on-start": t.CreateOnStart, "drop-on-exit": t.DropOnExit,
+				"id-column": col(t.IDColumn), "data-column": col(t.DataColumn), "timestamp-column": col(t.TimeColumn), "segment-column": col(t.SegmentColumn)}
+		}
+		if len(st.Properties) > 0 {
+			s["properties"] = st.Properties
+		}
+		body[st.Element] = s
+	}
+	return body
+}
+
+func (p *Persistence) xml(b *strings.Builder) {
+	fmt.Fprintf(b, "<persistence passivation=%q>", strconv.FormatBool(p.Passivation))
+	for _, st := range p.Stores {
+		b.WriteString("<" + st.Element)
+		for _, kv := range st.attrs() {
+			fmt.Fprintf(b, " %s=%q", kv[0], kv[1])
+		}
+		b.WriteString(">")
+		if st.Kind == StoreStringKeyedDB {
+			fmt.Fprintf(b, "<connection-pool connection-url=%q username=%q password=%q/>", st.ConnectionURL, st.Username, st.Password)
+			t := st.Table
+			fmt.Fprintf(b, "<string-keyed-table prefix=%q create-on-start=%q drop-on-exit=%q>", t.Prefix,
+				strconv.FormatBool(t.CreateOnStart), strconv.FormatBool(t.DropOnExit))
+			for _, c := range []struct {
+				el  string
+				col Column
+			}{{"id-column", t.IDColumn}, {"data-column", t.DataColumn}, {"timestamp-column", t.TimeColumn}, {"segment-column", t.SegmentColumn}} {
+				fmt.Fprintf(b, "<%s name=%q type=%q/>", c.el, c.col.Name, c.col.Type)
+			}
+			b.WriteString("</string-keyed-table>")
+		}
+		if st.SyncWrites {
+			b.WriteString(`<data sync-writes="true"/>`)
+		}
+		if wb := st.WriteBehind; wb != nil {
+			fmt.Fprintf(b, "<write-behind modification-queue-size=\"%d\" fail-silently=%q/>", wb.QueueSize, strconv.FormatBool(wb.FailSilently))
+		}
+		names := make([]string, 0, len(st.Properties))
+		for k := range st.Properties {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			b.WriteString("<property name=\"")
+			xml.EscapeText(b, []byte(k))
+			b.WriteString("\">")
+			xml.EscapeText(b, []byte(st.Properties[k]))
+			b.WriteString("</property>")
+		}
+		b.WriteString("</" + st.Element + ">")
+	}
+	b.WriteString("</persistence>")
 }
 
 func jsonValue(s string) any {
@@ -387,6 +495,9 @@ func (c *Cache) XML() []byte {
 			fmt.Fprintf(&b, " %s=%q", kv[0], kv[1])
 		}
 		b.WriteString("/>")
+	}
+	if len(c.Persistence.Stores) > 0 {
+		c.Persistence.xml(&b)
 	}
 	b.WriteString("</" + c.elementName() + ">")
 	return []byte(b.String())

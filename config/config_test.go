@@ -85,8 +85,8 @@ func TestErrorsNameTheLine(t *testing.T) {
 			`4: attribute owners of <distributed-cache>: "two" is not an integer`},
 		{"<infinispan><cache-container>\n<local-cache name=\"a\">\n<memory when-full=\"SOMETIMES\"/></local-cache></cache-container></infinispan>",
 			"3: attribute when-full of <memory>"},
-		{"<infinispan><cache-container>\n<local-cache name=\"a\">\n<persistence/></local-cache></cache-container></infinispan>",
-			"3: <persistence> is not supported yet"},
+		{"<infinispan><cache-container>\n<local-cache name=\"a\">\n<persistence>\n<rocksdb-store/></persistence></local-cache></cache-container></infinispan>",
+			"4: <rocksdb-store> is not supported"},
 		{"infinispan:\n  cacheContainer:\n    caches:\n      a:\n        localCache:\n          colour: red\n",
 			"6: unsupported attribute colour of <local-cache>"},
 		{"{\"infinispan\": {\n \"cacheContainer\": {\n  \"bogus\": {}\n }}}",
@@ -219,4 +219,57 @@ func FuzzParse(f *testing.F) {
 		Parse(data, FormatAuto, nil)
 		ParseCache("x", data, nil)
 	})
+}
+
+func TestPersistenceRoundTrip(t *testing.T) {
+	docs := map[string]string{
+		"xml": `<local-cache name="p"><persistence passivation="true">
+  <file-store path="pdata" preload="true" purge="false">
+    <data sync-writes="true"/>
+    <write-behind modification-queue-size="64"/>
+    <property name="durability">group</property>
+  </file-store></persistence></local-cache>`,
+		"json": `{"local-cache":{"persistence":{"passivation":true,"file-store":{"path":"pdata","preload":true,
+  "data":{"sync-writes":true},"write-behind":{"modification-queue-size":64},"properties":{"durability":"group"}}}}}`,
+		"yaml": "localCache:\n  persistence:\n    passivation: true\n    fileStore:\n      path: pdata\n      preload: true\n      data:\n        syncWrites: true\n      writeBehind:\n        modificationQueueSize: 64\n      properties:\n        durability: group\n",
+	}
+	for format, doc := range docs {
+		c, err := ParseCache("p", []byte(doc), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		check := func(where string, c *Cache) {
+			p := c.Persistence
+			if !p.Passivation || len(p.Stores) != 1 {
+				t.Fatalf("%s %s: %+v", format, where, p)
+			}
+			st := p.Stores[0]
+			if st.Kind != StoreFile || st.Path != "pdata" || !st.Preload || !st.SyncWrites ||
+				st.WriteBehind == nil || st.WriteBehind.QueueSize != 64 || st.Properties["durability"] != "group" {
+				t.Fatalf("%s %s: %+v", format, where, st)
+			}
+		}
+		check("parsed", c)
+		for _, back := range [][]byte{c.JSON(), c.XML()} {
+			c2, err := ParseCache("p", back, nil)
+			if err != nil {
+				t.Fatalf("%s: reparse %s: %v", format, back, err)
+			}
+			check("re-parsed", c2)
+		}
+	}
+}
+
+func TestPersistenceErrors(t *testing.T) {
+	for doc, want := range map[string]string{
+		`<local-cache><persistence><single-file-store/></persistence></local-cache>`:                                                  "not supported",
+		`<local-cache><persistence><file-store><property name="durability">never</property></file-store></persistence></local-cache>`: "durability",
+		`<local-cache><persistence passivation="true"><file-store shared="true"/></persistence></local-cache>`:                        "shared",
+		`<local-cache><persistence><string-keyed-jdbc-store/></persistence></local-cache>`:                                            "connection-url",
+	} {
+		_, err := ParseCache("x", []byte(doc), nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error containing %q", doc, err, want)
+		}
+	}
 }

@@ -67,6 +67,9 @@ type Cache struct {
 	Expiration     Expiration
 	Memory         Memory
 	Locking        Locking
+	// Persistence configures the cache's stores; no stores means memory
+	// only.
+	Persistence Persistence
 	// Set records which fields were set explicitly in the document, by their
 	// Infinispan attribute path (for example "expiration.lifespan"), so that
 	// template inheritance only overrides what a child sets.
@@ -98,6 +101,69 @@ type Memory struct {
 	WhenFull WhenFull
 	Storage  string // HEAP or OFF_HEAP, accepted and recorded
 }
+
+// Persistence is the persistence element of a cache.
+type Persistence struct {
+	// Passivation writes entries to the stores only when they leave
+	// memory (eviction, shutdown) and removes them from the stores when
+	// they are loaded back.
+	Passivation bool
+	Stores      []Store
+}
+
+// Store kinds, by the Infinispan element that declares them.
+const (
+	StoreFile          = "file-store"              // and soft-index-file-store
+	StoreStringKeyedDB = "string-keyed-jdbc-store" // PostgreSQL
+)
+
+// Store is one store of a cache, as Infinispan's store elements declare it.
+type Store struct {
+	// Kind is StoreFile or StoreStringKeyedDB; Element the element name
+	// it was read from (file-store or soft-index-file-store).
+	Kind    string
+	Element string
+	// Path is the directory of a file store, relative to the server's
+	// data directory unless absolute; "" means the cache's name.
+	Path string
+	// SyncWrites (soft-index-file-store <data sync-writes>) makes every
+	// write durable before it is acknowledged.
+	SyncWrites     bool
+	Shared         bool
+	Preload        bool
+	PurgeOnStartup bool // the purge attribute
+	ReadOnly       bool
+	// WriteBehind, when set, makes writes asynchronous.
+	WriteBehind *WriteBehind
+	// Connection and table settings of a JDBC store.
+	ConnectionURL string
+	Username      string
+	Password      string
+	Table         Table
+	// Properties are the store's <property name=…> children; hotgrid reads
+	// "durability" (sync, group or interval) and "sync-interval" there.
+	Properties map[string]string
+}
+
+// WriteBehind is the write-behind element of a store.
+type WriteBehind struct {
+	QueueSize    int // modification-queue-size, default 1024
+	FailSilently bool
+}
+
+// Table is the string-keyed-table element of a JDBC store.
+type Table struct {
+	Prefix        string // default ISPN_STRING_TABLE
+	CreateOnStart bool   // default true
+	DropOnExit    bool
+	IDColumn      Column
+	DataColumn    Column
+	TimeColumn    Column
+	SegmentColumn Column
+}
+
+// Column names a table column and its SQL type.
+type Column struct{ Name, Type string }
 
 // Locking is accepted and recorded; a single-node container has no lock
 // configuration that changes semantics.

@@ -415,7 +415,8 @@ func (in *interp) cache(e *element, name string, mode CacheMode, tmpl bool) (*Ca
 			a.ignore("storage", "startup-mode", "indexing-mode", "path")
 			err = a.done()
 		case "persistence":
-			err = in.errf(ch.line, "<persistence> is not supported yet: the cache would lose data it is configured to keep")
+			err = in.persistence(ch, c)
+			set("persistence", err == nil)
 		case "security", "backups", "backup-for", "groups", "custom-interceptors":
 			err = in.errf(ch.line, "<%s> in a cache is not supported yet", ch.name)
 		case "aliases":
@@ -498,6 +499,155 @@ func (in *interp) memory(e *element, c *Cache) error {
 	}
 	if len(e.children) > 0 {
 		return in.errf(e.children[0].line, "legacy memory element <%s> is not supported: use max-count, max-size and when-full attributes", e.children[0].name)
+	}
+	return nil
+}
+
+func (in *interp) persistence(e *element, c *Cache) error {
+	p := Persistence{}
+	a := in.attrs(e)
+	a.bool("passivation", &p.Passivation)
+	a.ignore("availability-interval", "connection-attempts", "connection-interval")
+	if err := a.done(); err != nil {
+		return err
+	}
+	for _, ch := range e.children {
+		st := Store{Element: ch.name, Properties: map[string]string{}}
+		switch ch.name {
+		case "file-store", "soft-index-file-store":
+			st.Kind = StoreFile
+		case "string-keyed-jdbc-store":
+			st.Kind = StoreStringKeyedDB
+			st.Table = Table{Prefix: "ISPN_STRING_TABLE", CreateOnStart: true,
+				IDColumn: Column{"ID_COLUMN", "VARCHAR(255)"}, DataColumn: Column{"DATA_COLUMN", "BYTEA"},
+				TimeColumn: Column{"TIMESTAMP_COLUMN", "BIGINT"}, SegmentColumn: Column{"SEGMENT_COLUMN", "INT"}}
+		case "single-file-store", "table-jdbc-store", "query-jdbc-store", "remote-store", "rocksdb-store", "cluster-loader", "store":
+			return in.errf(ch.line, "<%s> is not supported: use file-store, soft-index-file-store or string-keyed-jdbc-store", ch.name)
+		default:
+			return in.unsupported(ch, e)
+		}
+		if err := in.store(ch, &st); err != nil {
+			return err
+		}
+		p.Stores = append(p.Stores, st)
+	}
+	if p.Passivation {
+		for _, st := range p.Stores {
+			if st.Shared {
+				return in.errf(e.line, "passivation cannot be used with a shared store")
+			}
+		}
+	}
+	c.Persistence = p
+	return nil
+}
+
+func (in *interp) store(e *element, st *Store) error {
+	a := in.attrs(e)
+	if v, ok := a.str("path"); ok {
+		st.Path = v
+	}
+	a.bool("shared", &st.Shared)
+	a.bool("preload", &st.Preload)
+	a.bool("purge", &st.PurgeOnStartup)
+	a.bool("read-only", &st.ReadOnly)
+	a.ignore("fetch-state", "transactional", "segmented", "max-batch-size", "dialect", "db-major-version", "db-minor-version",
+		"open-files-limit", "compaction-threshold", "name")
+	if err := a.done(); err != nil {
+		return err
+	}
+	for _, ch := range e.children {
+		a := in.attrs(ch)
+		switch {
+		case ch.name == "data" && st.Kind == StoreFile:
+			if v, ok := a.str("path"); ok {
+				st.Path = v
+			}
+			a.bool("sync-writes", &st.SyncWrites)
+			a.ignore("max-file-size")
+		case ch.name == "index" && st.Kind == StoreFile:
+			a.ignore("path", "segments", "max-queue-length", "min-node-size", "max-node-size")
+		case ch.name == "write-behind":
+			wb := &WriteBehind{QueueSize: 1024}
+			a.int("modification-queue-size", &wb.QueueSize)
+			a.bool("fail-silently", &wb.FailSilently)
+			a.ignore("thread-pool-size")
+			if wb.QueueSize < 1 {
+				a.fail("modification-queue-size", "a positive number")
+			}
+			st.WriteBehind = wb
+		case ch.name == "property":
+			name, _ := a.str("name")
+			if v, ok := ch.attrs["#text"]; ok && name != "" {
+				st.Properties[name] = strings.TrimSpace(v.value)
+			}
+			if v, ok := a.str("value"); ok && name != "" {
+				st.Properties[name] = v
+			}
+			a.ignore("#text")
+		case ch.name == "properties": // the JSON and YAML form: {"properties": {"name": "value"}}
+			for name, v := range ch.attrs {
+				if name != "#text" {
+					st.Properties[name] = v.value
+					a.ignore(name)
+				}
+			}
+		case ch.name == "connection-pool" && st.Kind == StoreStringKeyedDB:
+			st.ConnectionURL, _ = a.str("connection-url")
+			st.Username, _ = a.str("username")
+			st.Password, _ = a.str("password")
+			a.ignore("driver", "properties-file")
+		case ch.name == "string-keyed-table" && st.Kind == StoreStringKeyedDB:
+			if v, ok := a.str("prefix"); ok {
+				st.Table.Prefix = v
+			}
+			a.bool("create-on-start", &st.Table.CreateOnStart)
+			a.bool("drop-on-exit", &st.Table.DropOnExit)
+			a.ignore("fetch-size", "batch-size")
+			for _, col := range ch.children {
+				ca := in.attrs(col)
+				var dst *Column
+				switch col.name {
+				case "id-column":
+					dst = &st.Table.IDColumn
+				case "data-column":
+					dst = &st.Table.DataColumn
+				case "timestamp-column":
+					dst = &st.Table.TimeColumn
+				case "segment-column":
+					dst = &st.Table.SegmentColumn
+				default:
+					return in.unsupported(col, ch)
+				}
+				if v, ok := ca.str("name"); ok {
+					dst.Name = v
+				}
+				if v, ok := ca.str("type"); ok {
+					dst.Type = v
+				}
+				if err := ca.done(); err != nil {
+					return err
+				}
+			}
+		default:
+			return in.unsupported(ch, e)
+		}
+		if err := a.done(); err != nil {
+			return err
+		}
+	}
+	if st.Kind == StoreStringKeyedDB && st.ConnectionURL == "" {
+		return in.errf(e.line, "<%s> needs <connection-pool connection-url=…>", e.name)
+	}
+	switch d := st.Properties["durability"]; d {
+	case "", "sync", "group", "interval":
+	default:
+		return in.errf(e.line, "property durability of <%s> must be sync, group or interval, not %q", e.name, d)
+	}
+	if v, ok := st.Properties["sync-interval"]; ok {
+		if _, err := time.ParseDuration(v); err != nil {
+			return in.errf(e.line, "property sync-interval of <%s>: %v", e.name, err)
+		}
 	}
 	return nil
 }
