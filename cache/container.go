@@ -62,6 +62,10 @@ type container struct {
 	evMu     sync.Mutex
 	policy   *tinylfu.Policy
 
+	// pers, when the cache has stores, is called under the segment lock
+	// on misses and before every change (see Persister).
+	pers Persister
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -69,8 +73,9 @@ type container struct {
 
 // containerOptions are the dependencies of a container.
 type containerOptions struct {
-	Versions *Versions
-	Clock    func() int64 // Unix ms; nil means the wall clock
+	Versions  *Versions
+	Clock     func() int64 // Unix ms; nil means the wall clock
+	Persister Persister    // nil: memory only
 }
 
 func newContainer(cfg *config.Cache, o containerOptions) *container {
@@ -88,6 +93,7 @@ func newContainer(cfg *config.Cache, o containerOptions) *container {
 		defLifespan: durMillis(cfg.Expiration.Lifespan),
 		defMaxIdle:  durMillis(cfg.Expiration.MaxIdle),
 		stop:        make(chan struct{}),
+		pers:        o.Persister,
 	}
 	if c.clock == nil {
 		c.clock = func() int64 { return time.Now().UnixMilli() }
@@ -133,16 +139,105 @@ func (c *container) Name() string          { return c.name }
 func (c *container) Config() *config.Cache { return c.cfg }
 func (c *container) NumSegments() int      { return len(c.segs) }
 
-// close stops the reaper.
-func (c *container) close() {
+// close stops the reaper and closes the stores, passivating what memory
+// holds when the configuration says so.
+func (c *container) close(ctx context.Context) error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.wg.Wait()
+	if c.pers == nil {
+		return nil
+	}
+	return c.pers.Close(ctx, func(fn func(int, Entry) error) error {
+		now := c.clock()
+		for i := range c.segs {
+			s := &c.segs[i]
+			s.mu.RLock()
+			for k, e := range s.m {
+				if e.meta.Mortal() && e.meta.Expired(now) {
+					continue
+				}
+				if err := fn(i, Entry{Key: []byte(k), Value: e.value, Meta: e.meta}); err != nil {
+					s.mu.RUnlock()
+					return err
+				}
+			}
+			s.mu.RUnlock()
+		}
+		return nil
+	})
 }
 
 func (c *container) segmentOf(key []byte) (*segment, int32) {
+	s, _, h := c.locate(key)
+	return s, h
+}
+
+// locate returns key's segment, its index and the key's hash.
+func (c *container) locate(key []byte) (*segment, int, int32) {
 	h := hash.Murmur3(key)
 	idx := int((h & 0x7fffffff) / hash.SegmentSize(len(c.segs)))
-	return &c.segs[idx], h
+	return &c.segs[idx], idx, h
+}
+
+// lookupOrLoad is lookup followed, on a miss in a cache with stores, by a
+// load that puts the stored entry in memory (without events: the entry
+// exists already). loaded reports that; the caller then admits the key to
+// the eviction policy once the segment is unlocked.
+func (c *container) lookupOrLoad(ctx context.Context, s *segment, idx int, key []byte, now int64, evHeld bool) (e *entry, loaded bool, err error) {
+	e = c.lookup(s, key, now, evHeld)
+	if e != nil || c.pers == nil {
+		return e, false, nil
+	}
+	le, ok, err := c.pers.Load(ctx, idx, key, now)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	e = &entry{value: le.Value, meta: le.Meta}
+	c.install(s, key, e)
+	return e, true, nil
+}
+
+// install adds a new entry to s; s.mu is write-locked.
+func (c *container) install(s *segment, key []byte, e *entry) {
+	s.m[string(key)] = e
+	if e.meta.Mortal() {
+		s.mortal++
+	}
+	c.count.Add(1)
+	c.bytes.Add(int64(len(key) + len(e.value) + entryOverhead))
+}
+
+// admit tells the eviction policy about a key loaded from the stores and
+// evicts what it must; evMu is held, no segment lock is.
+func (c *container) admit(key []byte, h int32, vlen int) {
+	if c.policy != nil {
+		c.evict(c.policy.Add(string(key), policyHash(h), weight(c.bySize, len(key), vlen)))
+	}
+}
+
+// preload fills memory from the stores that ask for it, up to the cache's
+// bound.
+func (c *container) preload(ctx context.Context) error {
+	if c.pers == nil {
+		return nil
+	}
+	c.lockWrite()
+	defer c.unlockWrite()
+	return c.pers.Preload(ctx, c.clock(), func(idx int, e Entry) bool {
+		if c.bounded && (!c.bySize && c.count.Load() >= c.capacity || c.bySize && c.bytes.Load() >= c.capacity) {
+			return false
+		}
+		s := &c.segs[idx%len(c.segs)]
+		s.mu.Lock()
+		if s.m[string(e.Key)] == nil {
+			c.install(s, e.Key, &entry{value: e.Value, meta: e.Meta})
+		}
+		s.mu.Unlock()
+		if c.policy != nil {
+			c.admit(e.Key, hash.Murmur3(e.Key), len(e.Value))
+		}
+		return true
+	})
 }
 
 func policyHash(h int32) uint64 { return uint64(uint32(h)) * 0x9E3779B97F4A7C15 }
@@ -252,12 +347,15 @@ func copyBytes(b []byte) []byte {
 
 func (e *entry) export(key []byte) Entry { return Entry{Key: key, Value: e.value, Meta: e.meta} }
 
-func (c *container) Get(_ context.Context, key []byte) (Entry, bool, error) {
+func (c *container) Get(ctx context.Context, key []byte) (Entry, bool, error) {
 	s, h := c.segmentOf(key)
 	s.mu.RLock()
 	e := s.m[string(key)]
 	if e == nil {
 		s.mu.RUnlock()
+		if c.pers != nil {
+			return c.getStored(ctx, key, true)
+		}
 		s.ctr.misses.Add(1)
 		return Entry{}, false, nil
 	}
@@ -288,6 +386,35 @@ func (c *container) Get(_ context.Context, key []byte) (Entry, bool, error) {
 	return out, true, nil
 }
 
+// getStored is the read path after a memory miss in a cache with stores.
+func (c *container) getStored(ctx context.Context, key []byte, count bool) (Entry, bool, error) {
+	c.lockWrite()
+	defer c.unlockWrite()
+	s, idx, h := c.locate(key)
+	now := c.clock()
+	s.mu.Lock()
+	e, loaded, err := c.lookupOrLoad(ctx, s, idx, key, now, c.bounded)
+	if err != nil || e == nil {
+		s.mu.Unlock()
+		if count && err == nil {
+			s.ctr.misses.Add(1)
+		}
+		return Entry{}, false, err
+	}
+	if count && e.meta.MaxIdle >= 0 {
+		e.meta.LastUsed = now
+	}
+	out := e.export(key)
+	s.mu.Unlock()
+	if count {
+		s.ctr.hits.Add(1)
+	}
+	if loaded {
+		c.admit(key, h, len(out.Value))
+	}
+	return out, true, nil
+}
+
 // access records a read in the eviction policy. Reads never wait for the
 // policy: under contention the sample is dropped, as Caffeine's read
 // buffers drop them.
@@ -307,6 +434,10 @@ func (c *container) ContainsKey(ctx context.Context, key []byte) (bool, error) {
 	e := s.m[string(key)]
 	ok := e != nil && !(e.meta.Mortal() && e.meta.Expired(c.clock()))
 	s.mu.RUnlock()
+	if !ok && e == nil && c.pers != nil {
+		_, ok, err := c.getStored(ctx, key, false)
+		return ok, err
+	}
 	return ok, nil
 }
 
@@ -324,13 +455,26 @@ const (
 // write is the single path for every store; it returns the entry that was
 // there before (or the current one when the condition failed) and whether
 // the write happened.
-func (c *container) write(key, value []byte, w Write, kind writeKind, version int64, fn ComputeFunc) (Entry, bool, CondResult, error) {
+func (c *container) write(ctx context.Context, key, value []byte, w Write, kind writeKind, version int64, fn ComputeFunc) (Entry, bool, CondResult, error) {
 	c.lockWrite()
 	defer c.unlockWrite()
-	s, h := c.segmentOf(key)
+	s, idx, h := c.locate(key)
 	now := c.clock()
 	s.mu.Lock()
-	cur := c.lookup(s, key, now, c.bounded)
+	cur, loaded, err := c.lookupOrLoad(ctx, s, idx, key, now, c.bounded)
+	if err != nil {
+		s.mu.Unlock()
+		return Entry{}, false, CondMismatch, err
+	}
+	if loaded {
+		// Admit the loaded key to the policy on every path that does not
+		// write it (writing admits it below).
+		defer func() {
+			if loaded {
+				c.admit(key, h, len(cur.value))
+			}
+		}()
+	}
 	switch kind {
 	case writeCompute:
 		var old Entry
@@ -344,6 +488,13 @@ func (c *container) write(key, value []byte, w Write, kind writeKind, version in
 			s.mu.Unlock()
 			return old, cur != nil, CondMismatch, nil
 		case action == ComputeRemove:
+			if cur != nil && c.pers != nil {
+				if err := c.pers.Delete(ctx, idx, key); err != nil {
+					s.mu.Unlock()
+					return old, true, CondMismatch, err
+				}
+			}
+			loaded = false
 			if cur != nil {
 				c.deleteLocked(s, key, cur)
 				if !w.SkipListeners {
@@ -385,6 +536,12 @@ func (c *container) write(key, value []byte, w Write, kind writeKind, version in
 	}
 	m := c.meta(w, now)
 	v := copyBytes(value)
+	if c.pers != nil {
+		if err := c.pers.Store(ctx, idx, Entry{Key: key, Value: v, Meta: m}); err != nil {
+			s.mu.Unlock()
+			return Entry{}, false, CondMismatch, err
+		}
+	}
 	var prev Entry
 	existed := cur != nil
 	var wkey string
@@ -417,13 +574,15 @@ func (c *container) write(key, value []byte, w Write, kind writeKind, version in
 	}
 	s.mu.Unlock()
 	s.ctr.stores.Add(1)
+	wasLoaded := loaded
+	loaded = false // admitted below
 	if c.policy != nil {
 		if wkey == "" {
 			wkey = string(key)
 		}
 		wt := weight(c.bySize, len(key), len(v))
 		var victims []string
-		if existed {
+		if existed && !wasLoaded {
 			victims = c.policy.Update(wkey, policyHash(h), wt)
 		} else {
 			victims = c.policy.Add(wkey, policyHash(h), wt)
@@ -440,9 +599,17 @@ func (c *container) write(key, value []byte, w Write, kind writeKind, version in
 func (c *container) evict(victims []string) {
 	for _, k := range victims {
 		kb := []byte(k)
-		s, _ := c.segmentOf(kb)
+		s, idx, _ := c.locate(kb)
 		s.mu.Lock()
 		if e := s.m[k]; e != nil {
+			if c.pers != nil {
+				if err := c.pers.Passivate(context.Background(), idx, e.export(kb)); err != nil {
+					// Kept in memory: nothing is lost, the bound is
+					// exceeded until a later eviction succeeds.
+					s.mu.Unlock()
+					continue
+				}
+			}
 			c.deleteLocked(s, kb, e)
 			s.ctr.evictions.Add(1)
 		}
@@ -450,28 +617,28 @@ func (c *container) evict(victims []string) {
 	}
 }
 
-func (c *container) Put(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
-	prev, _, _, err := c.write(key, value, w, writeAlways, 0, nil)
+func (c *container) Put(ctx context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	prev, _, _, err := c.write(ctx, key, value, w, writeAlways, 0, nil)
 	return prev, prev.Key != nil, err
 }
 
-func (c *container) PutIfAbsent(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
-	cur, _, res, err := c.write(key, value, w, writeIfAbsent, 0, nil)
+func (c *container) PutIfAbsent(ctx context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	cur, _, res, err := c.write(ctx, key, value, w, writeIfAbsent, 0, nil)
 	return cur, err == nil && res == CondMismatch, err
 }
 
-func (c *container) Replace(_ context.Context, key, value []byte, w Write) (Entry, bool, error) {
-	prev, done, _, err := c.write(key, value, w, writeIfPresent, 0, nil)
+func (c *container) Replace(ctx context.Context, key, value []byte, w Write) (Entry, bool, error) {
+	prev, done, _, err := c.write(ctx, key, value, w, writeIfPresent, 0, nil)
 	return prev, done, err
 }
 
-func (c *container) ReplaceIfVersion(_ context.Context, key, value []byte, version int64, w Write) (Entry, CondResult, error) {
-	e, _, res, err := c.write(key, value, w, writeIfVersion, version, nil)
+func (c *container) ReplaceIfVersion(ctx context.Context, key, value []byte, version int64, w Write) (Entry, CondResult, error) {
+	e, _, res, err := c.write(ctx, key, value, w, writeIfVersion, version, nil)
 	return e, res, err
 }
 
-func (c *container) Compute(_ context.Context, key []byte, fn ComputeFunc) (Entry, bool, error) {
-	e, exists, _, err := c.write(key, nil, Write{}, writeCompute, 0, fn)
+func (c *container) Compute(ctx context.Context, key []byte, fn ComputeFunc) (Entry, bool, error) {
+	e, exists, _, err := c.write(ctx, key, nil, Write{}, writeCompute, 0, fn)
 	if err != nil {
 		return Entry{}, false, err
 	}
@@ -479,43 +646,58 @@ func (c *container) Compute(_ context.Context, key []byte, fn ComputeFunc) (Entr
 }
 
 // remove is the single path for deletes.
-func (c *container) remove(key []byte, w Write, checkVersion bool, version int64) (Entry, CondResult) {
+func (c *container) remove(ctx context.Context, key []byte, w Write, checkVersion bool, version int64) (Entry, CondResult, error) {
 	c.lockWrite()
 	defer c.unlockWrite()
-	s, _ := c.segmentOf(key)
+	s, idx, h := c.locate(key)
 	s.mu.Lock()
-	cur := c.lookup(s, key, c.clock(), c.bounded)
+	cur, loaded, err := c.lookupOrLoad(ctx, s, idx, key, c.clock(), c.bounded)
+	if err != nil {
+		s.mu.Unlock()
+		return Entry{}, CondAbsent, err
+	}
 	if cur == nil {
 		s.mu.Unlock()
 		s.ctr.removeMisses.Add(1)
-		return Entry{}, CondAbsent
+		return Entry{}, CondAbsent, nil
 	}
 	if checkVersion && cur.meta.Version != version {
 		out := cur.export(key)
 		s.mu.Unlock()
-		return out, CondMismatch
+		if loaded {
+			c.admit(key, h, len(out.Value))
+		}
+		return out, CondMismatch, nil
 	}
 	out := cur.export(key)
+	if c.pers != nil {
+		if err := c.pers.Delete(ctx, idx, key); err != nil {
+			s.mu.Unlock()
+			if loaded {
+				c.admit(key, h, len(out.Value))
+			}
+			return Entry{}, CondAbsent, err
+		}
+	}
 	c.deleteLocked(s, key, cur)
 	if !w.SkipListeners {
 		c.notify(s, EventRemoved, key, cur, nil)
 	}
 	s.mu.Unlock()
 	s.ctr.removeHits.Add(1)
-	if c.policy != nil {
+	if c.policy != nil && !loaded {
 		c.policy.Remove(string(key))
 	}
-	return out, CondOK
+	return out, CondOK, nil
 }
 
-func (c *container) Remove(_ context.Context, key []byte, w Write) (Entry, bool, error) {
-	e, res := c.remove(key, w, false, 0)
-	return e, res == CondOK, nil
+func (c *container) Remove(ctx context.Context, key []byte, w Write) (Entry, bool, error) {
+	e, res, err := c.remove(ctx, key, w, false, 0)
+	return e, res == CondOK, err
 }
 
-func (c *container) RemoveIfVersion(_ context.Context, key []byte, version int64, w Write) (Entry, CondResult, error) {
-	e, res := c.remove(key, w, true, version)
-	return e, res, nil
+func (c *container) RemoveIfVersion(ctx context.Context, key []byte, version int64, w Write) (Entry, CondResult, error) {
+	return c.remove(ctx, key, w, true, version)
 }
 
 func (c *container) Size(ctx context.Context) (int64, error) {
@@ -538,10 +720,13 @@ func (c *container) Size(ctx context.Context) (int64, error) {
 			return 0, ctx.Err()
 		}
 	}
+	if c.pers != nil {
+		return c.pers.Size(ctx, now, n)
+	}
 	return n, nil
 }
 
-func (c *container) Clear(context.Context) error {
+func (c *container) Clear(ctx context.Context) error {
 	c.lockWrite()
 	defer c.unlockWrite()
 	for i := range c.segs {
@@ -560,15 +745,19 @@ func (c *container) Clear(context.Context) error {
 	if c.policy != nil {
 		c.policy.Clear()
 	}
+	if c.pers != nil {
+		return c.pers.Clear(ctx)
+	}
 	return nil
 }
 
-func (c *container) Segment(_ context.Context, seg int, buf []Entry) ([]Entry, error) {
+func (c *container) Segment(ctx context.Context, seg int, buf []Entry) ([]Entry, error) {
 	if seg < 0 || seg >= len(c.segs) {
 		return buf, ErrInvalidRequest
 	}
 	s := &c.segs[seg]
 	now := c.clock()
+	start := len(buf)
 	s.mu.RLock()
 	for k, e := range s.m {
 		if e.meta.Mortal() && e.meta.Expired(now) {
@@ -577,7 +766,21 @@ func (c *container) Segment(_ context.Context, seg int, buf []Entry) ([]Entry, e
 		buf = append(buf, Entry{Key: []byte(k), Value: e.value, Meta: e.meta})
 	}
 	s.mu.RUnlock()
-	return buf, nil
+	if c.pers == nil {
+		return buf, nil
+	}
+	// Stored entries that memory does not hold; memory's copy wins.
+	inMem := make(map[string]struct{}, len(buf)-start)
+	for _, e := range buf[start:] {
+		inMem[string(e.Key)] = struct{}{}
+	}
+	err := c.pers.Publish(ctx, seg, now, func(e Entry) error {
+		if _, ok := inMem[string(e.Key)]; !ok {
+			buf = append(buf, e)
+		}
+		return nil
+	})
+	return buf, err
 }
 
 func (c *container) AddListener(l Listener)    { c.lis.add(l) }
@@ -615,6 +818,9 @@ func (c *container) reaper(interval time.Duration) {
 			return
 		case <-t.C:
 			c.purgeExpired()
+			if c.pers != nil {
+				c.pers.PurgeExpired(context.Background(), c.clock())
+			}
 		}
 	}
 }

@@ -27,7 +27,7 @@ func newTestCache(t testing.TB, mod func(*config.Cache)) (*container, *fakeClock
 	clk := &fakeClock{}
 	clk.ms.Store(1_700_000_000_000)
 	c := newContainer(cfg, containerOptions{Clock: clk.now})
-	t.Cleanup(c.close)
+	t.Cleanup(func() { c.close(context.Background()) })
 	return c, clk
 }
 

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,9 @@ type ManagerOptions struct {
 	// Clock returns Unix milliseconds; nil means the wall clock.
 	Clock  func() int64
 	Logger *slog.Logger
+	// Persistence opens the stores of a cache whose configuration has any
+	// (package persistence provides it); nil refuses such caches.
+	Persistence func(ctx context.Context, cfg *config.Cache) (Persister, error)
 }
 
 // Manager owns the caches of a node.
@@ -73,7 +77,10 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cache %q: %w", def.Name, err)
 		}
-		m.start(cfg)
+		if _, err := m.start(cfg); err != nil {
+			m.Close()
+			return nil, err
+		}
 	}
 	if err := m.loadState(); err != nil {
 		m.Close()
@@ -84,15 +91,29 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 
 // start builds a cache's layers from its configuration; this is the one
 // place where the chain is assembled. m.mu is held or m is not yet shared.
-func (m *Manager) start(cfg *config.Cache) *managed {
-	c := newContainer(cfg, containerOptions{Versions: m.versions, Clock: m.opts.Clock})
+func (m *Manager) start(cfg *config.Cache) (*managed, error) {
+	var pers Persister
+	if len(cfg.Persistence.Stores) > 0 {
+		if m.opts.Persistence == nil {
+			return nil, fmt.Errorf("cache %q: persistence is configured but no store implementation is available", cfg.Name)
+		}
+		var err error
+		if pers, err = m.opts.Persistence(context.Background(), cfg); err != nil {
+			return nil, fmt.Errorf("cache %q: %w", cfg.Name, err)
+		}
+	}
+	c := newContainer(cfg, containerOptions{Versions: m.versions, Clock: m.opts.Clock, Persister: pers})
+	if err := c.preload(context.Background()); err != nil {
+		c.close(context.Background())
+		return nil, fmt.Errorf("cache %q: preload: %w", cfg.Name, err)
+	}
 	// Layers (statistics, security, clustering, persistence) wrap the
 	// container here as they are added; statistics live in the container
 	// itself because they cost a per-segment atomic add.
 	mc := &managed{Cache: c, c: c}
 	m.caches[cfg.Name] = mc
 	m.gen.Add(1)
-	return mc
+	return mc, nil
 }
 
 // Generation returns a number that changes whenever a cache is created or
@@ -167,11 +188,14 @@ func (m *Manager) create(cfg *config.Cache, o CreateOptions, existingOK bool) (C
 		}
 		return nil, fmt.Errorf("%w: cache %q", ErrExists, cfg.Name)
 	}
-	mc := m.start(cfg)
+	mc, err := m.start(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if !o.Volatile && m.opts.StateDir != "" {
 		m.runtime[cfg.Name] = cfg.JSON()
 		if err := m.saveState(); err != nil {
-			mc.c.close()
+			mc.c.close(context.Background())
 			delete(m.caches, cfg.Name)
 			delete(m.runtime, cfg.Name)
 			return nil, err
@@ -189,7 +213,9 @@ func (m *Manager) Remove(name string) error {
 	if c == nil {
 		return fmt.Errorf("%w: cache %q", ErrNotFound, name)
 	}
-	c.c.close()
+	if err := c.c.close(context.Background()); err != nil {
+		m.log.Error("cache stores did not close cleanly", "cache", name, "err", err)
+	}
 	delete(m.caches, name)
 	m.gen.Add(1)
 	if _, ok := m.runtime[name]; ok {
@@ -202,12 +228,15 @@ func (m *Manager) Remove(name string) error {
 	return nil
 }
 
-// Close stops every cache.
+// Close stops every cache: pending store writes are flushed, memory is
+// passivated where configured and the stores are closed.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, c := range m.caches {
-		c.c.close()
+	for name, c := range m.caches {
+		if err := c.c.close(context.Background()); err != nil {
+			m.log.Error("cache stores did not close cleanly", "cache", name, "err", err)
+		}
 	}
 }
 
@@ -247,7 +276,9 @@ func (m *Manager) loadState() error {
 			m.log.Warn("runtime cache shadowed by a configured cache", "cache", name)
 			continue
 		}
-		m.start(cfg)
+		if _, err := m.start(cfg); err != nil {
+			return fmt.Errorf("cache state %s: %w", path, err)
+		}
 		m.runtime[name] = doc
 	}
 	return nil
@@ -281,6 +312,11 @@ func (m *Manager) saveState() error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("save cache state: %w", err)
+	}
+	// Make the rename itself durable.
+	if d, err := os.Open(m.opts.StateDir); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ package persistence
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hotgrid/hotgrid/cache"
 )
@@ -22,15 +23,41 @@ var ErrReadOnly = errors.New("persistence: store is read-only")
 type Durability int
 
 const (
-	// SyncEveryWrite fsyncs before a write returns.
+	// SyncEveryWrite gives every write its own fsync before it returns.
 	SyncEveryWrite Durability = iota
-	// GroupCommit batches concurrent writers into one fsync; each write
-	// still returns only after its batch is on disk.
+	// GroupCommit lets concurrent writers share one fsync; each write
+	// still returns only after it is on disk.
 	GroupCommit
 	// Interval fsyncs on a timer; a write returns once it is in the
 	// engine's log buffer, and a crash may lose the last interval.
 	Interval
 )
+
+// String returns the policy's configuration name.
+func (d Durability) String() string {
+	switch d {
+	case SyncEveryWrite:
+		return "sync"
+	case GroupCommit:
+		return "group"
+	case Interval:
+		return "interval"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}
+
+// ParseDurability reads a policy name as String writes it; "" is sync.
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "", "sync":
+		return SyncEveryWrite, nil
+	case "group":
+		return GroupCommit, nil
+	case "interval":
+		return Interval, nil
+	}
+	return 0, fmt.Errorf("persistence: durability %q: want sync, group or interval", s)
+}
 
 // Store is a cache's backing store. Every method may block on I/O and takes
 // a context. segment is the key's segment in the cache (0..Segments-1);

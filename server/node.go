@@ -137,6 +137,9 @@ func New(opts Options) (*Node, error) {
 		Container: &cfg.Container,
 		StateDir:  stateDir,
 		Logger:    opts.Logger,
+		Persistence: func(ctx context.Context, c *config.Cache) (cache.Persister, error) {
+			return openPersistence(ctx, stateDir, c, opts.Logger)
+		},
 	})
 	if err != nil {
 		return nil, err
