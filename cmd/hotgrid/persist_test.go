@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotgrid/hotgrid/client"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// hotgridBinary builds the binary once per test run (or uses HOTGRID_BIN).
+func hotgridBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("HOTGRID_BIN"); b != "" {
+		return b
+	}
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hotgrid-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hotgrid")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// proc is a server process on a server root.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan error
+}
+
+// startProc starts the server on root and waits for "started in".
+func startProc(t *testing.T, root string, port int) *proc {
+	t.Helper()
+	cmd := exec.Command(hotgridBinary(t), "server", "-s", root, "-c", "hotgrid.xml", "-p", strconv.Itoa(port))
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, addr: "127.0.0.1:" + strconv.Itoa(port), done: make(chan error, 1)}
+	started := make(chan struct{})
+	var log strings.Builder
+	var logMu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			logMu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
+			if !once && strings.Contains(sc.Text(), "started in") {
+				once = true
+				close(started)
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case <-started:
+	case err := <-p.done:
+		logMu.Lock()
+		defer logMu.Unlock()
+		t.Fatalf("server exited before it started: %v\n%s", err, log.String())
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("server did not start within 60 s")
+	}
+	return p
+}
+
+func (p *proc) kill() { p.cmd.Process.Kill(); <-p.done }
+func (p *proc) stop(t *testing.T) {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatal("no exit within 30 s of SIGTERM")
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func serverRoot(t *testing.T, caches string) string {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "conf"), 0o755)
+	doc := `<infinispan><cache-container name="default">` + caches + `</cache-container>
+<server><interfaces><interface name="public"><loopback/></interface></interfaces>
+<socket-bindings default-interface="public" port-offset="0"><socket-binding name="default" port="11222"/></socket-bindings>
+<endpoints socket-binding="default"/></server></infinispan>`
+	if err := os.WriteFile(filepath.Join(root, "conf", "hotgrid.xml"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestCrashKeepsAcknowledgedWrites kills the server with SIGKILL while
+// clients write to a cache whose file store fsyncs every write; after each
+// restart every write the server acknowledged must be there.
+func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
+	root := serverRoot(t, `<local-cache name="durable"><persistence><file-store><data sync-writes="true"/></file-store></persistence></local-cache>`)
+	port := freeTCPPort(t)
+	ctx := context.Background()
+	acked := map[string]string{}
+	var mu sync.Mutex
+	const rounds = 5
+	for round := 0; round <= rounds; round++ {
+		p := startProc(t, root, port)
+		cl, err := client.New(ctx, client.Options{Servers: []string{p.addr}, PoolSize: 4})
+		if err != nil {
+			p.kill()
+			t.Fatal(err)
+		}
+		c := cl.Cache("durable")
+		mu.Lock()
+		for k, v := range acked {
+			got, ok, err := c.Get(ctx, []byte(k))
+			if err != nil || !ok || string(got) != v {
+				mu.Unlock()
+				p.kill()
+				t.Fatalf("round %d: acknowledged write %s=%s is %q (present %v, err %v)", round, k, v, got, ok, err)
+			}
+		}
+		n := len(acked)
+		mu.Unlock()
+		if round == rounds {
+			t.Logf("%d acknowledged writes survived %d kill -9 restarts", n, rounds)
+			cl.Close()
+			p.stop(t)
+			return
+		}
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					k := fmt.Sprintf("r%d-w%d-%d", round, w, i)
+					v := fmt.Sprintf("%d", rand.Int64())
+					if err := c.Set(ctx, []byte(k), []byte(v)); err != nil {
+						return // the server is gone
+					}
+					mu.Lock()
+					acked[k] = v
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+		p.kill()
+		cl.Close()
+		wg.Wait()
+	}
+}
+
+// TestGracefulRestartKeepsEverything creates a persistent cache at runtime,
+// writes expiring and immortal entries, stops the server with SIGTERM and
+// checks that the cache, its entries and their remaining lifespans are back.
+func TestGracefulRestartKeepsEverything(t *testing.T) {
+	root := serverRoot(t, `<local-cache name="configured"><persistence passivation="true"><file-store/></persistence><memory max-count="10"/></local-cache>`)
+	port := freeTCPPort(t)
+	ctx := context.Background()
+	p := startProc(t, root, port)
+	cl, err := client.New(ctx, client.Options{Servers: []string{p.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtimeCfg := `<distributed-cache><encoding media-type="application/octet-stream"/><persistence><file-store><property name="durability">group</property></file-store></persistence></distributed-cache>`
+	if err := cl.CreateCache(ctx, "runtime", runtimeCfg); err != nil {
+		t.Fatal(err)
+	}
+	rt, conf := cl.Cache("runtime"), cl.Cache("configured")
+	for i := 0; i < 200; i++ {
+		k := []byte(strconv.Itoa(i))
+		if err := rt.Set(ctx, k, k); err != nil {
+			t.Fatal(err)
+		}
+		if err := conf.Set(ctx, k, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rt.Set(ctx, []byte("mortal"), []byte("m"), client.Lifespan(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, before, _, err := rt.GetWithMetadata(ctx, []byte("mortal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	p.stop(t)
+
+	p = startProc(t, root, port)
+	defer p.stop(t)
+	cl, err = client.New(ctx, client.Options{Servers: []string{p.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rt, conf = cl.Cache("runtime"), cl.Cache("configured")
+	for name, c := range map[string]*client.Cache{"runtime": rt, "configured": conf} {
+		for i := 0; i < 200; i++ {
+			k := []byte(strconv.Itoa(i))
+			v, ok, err := c.Get(ctx, k)
+			if err != nil || !ok || string(v) != string(k) {
+				t.Fatalf("%s: entry %d after restart: %q %v %v", name, i, v, ok, err)
+			}
+		}
+	}
+	_, after, ok, err := rt.GetWithMetadata(ctx, []byte("mortal"))
+	if err != nil || !ok {
+		t.Fatalf("expiring entry lost: %v %v", ok, err)
+	}
+	if !after.Created.Equal(before.Created) || after.Lifespan != time.Hour {
+		t.Fatalf("lifespan not kept: created %v→%v, lifespan %v", before.Created, after.Created, after.Lifespan)
+	}
+	if n, err := rt.Size(ctx); err != nil || n != 201 {
+		t.Fatalf("runtime cache size %d %v, want 201", n, err)
+	}
+}
