@@ -11,6 +11,7 @@ import (
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/persistence"
 	"github.com/hotgrid/hotgrid/persistence/filestore"
+	"github.com/hotgrid/hotgrid/persistence/sqlstore"
 )
 
 // openPersistence opens the stores a cache's configuration declares and
@@ -54,6 +55,13 @@ func openPersistence(ctx context.Context, dataDir string, cfg *config.Cache, log
 				return fail(err)
 			}
 			a.Name, a.Store = sc.Element+" "+path, st
+		case config.StoreStringKeyedDB:
+			st, err := sqlstore.Open(ctx, sqlstore.Options{ConnectionURL: sc.ConnectionURL, Username: sc.Username,
+				Password: sc.Password, CacheName: cfg.Name, Table: sc.Table, ReadOnly: sc.ReadOnly, Logger: log})
+			if err != nil {
+				return fail(err)
+			}
+			a.Name, a.Store = sc.Element+" "+sqlstore.TableName(sc.Table.Prefix, cfg.Name), st
 		default:
 			return fail(fmt.Errorf("<%s> is not available in this build", sc.Element))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,5 +252,60 @@ func TestGracefulRestartKeepsEverything(t *testing.T) {
 	}
 	if n, err := rt.Size(ctx); err != nil || n != 201 {
 		t.Fatalf("runtime cache size %d %v, want 201", n, err)
+	}
+}
+
+// TestPostgresStore runs a cache on Infinispan's string-keyed JDBC store
+// element against a real PostgreSQL (HOTGRID_TEST_POSTGRES, started by
+// scripts/test): entries written over Hot Rod are in the table and come
+// back after a restart.
+func TestPostgresStore(t *testing.T) {
+	pg := os.Getenv("HOTGRID_TEST_POSTGRES")
+	if pg == "" {
+		if testing.Short() {
+			t.Skip("-short: no PostgreSQL")
+		}
+		t.Fatal("HOTGRID_TEST_POSTGRES is not set: start one with `test/postgres/start DIR PORT`")
+	}
+	u, err := url.Parse(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := u.User.Password()
+	name := fmt.Sprintf("pg%d", os.Getpid())
+	root := serverRoot(t, fmt.Sprintf(`<local-cache name="%s"><persistence><string-keyed-jdbc-store>
+<connection-pool connection-url="jdbc:postgresql://%s%s" username="%s" password="%s" driver="org.postgresql.Driver"/>
+<string-keyed-table prefix="HOTGRID" create-on-start="true" drop-on-exit="false"/>
+</string-keyed-jdbc-store></persistence></local-cache>`, name, u.Host, u.Path, u.User.Username(), pass))
+	port := freeTCPPort(t)
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		p := startProc(t, root, port)
+		cl, err := client.New(ctx, client.Options{Servers: []string{p.addr}})
+		if err != nil {
+			p.kill()
+			t.Fatal(err)
+		}
+		c := cl.Cache(name)
+		for i := 0; i < 50; i++ {
+			k := []byte(fmt.Sprintf("k%d", i))
+			if round == 0 {
+				err = c.Set(ctx, k, k)
+			} else {
+				var v []byte
+				var ok bool
+				v, ok, err = c.Get(ctx, k)
+				if err == nil && (!ok || string(v) != string(k)) {
+					err = fmt.Errorf("entry %s after restart: %q %v", k, v, ok)
+				}
+			}
+			if err != nil {
+				cl.Close()
+				p.kill()
+				t.Fatal(err)
+			}
+		}
+		cl.Close()
+		p.stop(t)
 	}
 }

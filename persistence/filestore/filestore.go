@@ -231,7 +231,7 @@ func (s *Store) Load(_ context.Context, seg int, key []byte, now int64) (cache.E
 		return cache.Entry{}, false, fmt.Errorf("file store %s: load: %w", s.dir, err)
 	}
 	defer closer.Close()
-	meta, val, err := decodeEntry(v)
+	meta, val, err := persistence.DecodeEntry(v)
 	if err != nil {
 		return cache.Entry{}, false, fmt.Errorf("file store %s: key %q: %w", s.dir, key, err)
 	}
@@ -247,7 +247,7 @@ func (s *Store) Write(_ context.Context, seg int, e cache.Entry) error {
 		return err
 	}
 	b := s.db.NewBatch()
-	if err := b.Set(dbKey(seg, e.Key), encodeEntry(nil, e.Meta, e.Value), nil); err != nil {
+	if err := b.Set(dbKey(seg, e.Key), persistence.EncodeEntry(nil, e.Meta, e.Value), nil); err != nil {
 		b.Close()
 		return fmt.Errorf("file store %s: write: %w", s.dir, err)
 	}
@@ -274,7 +274,7 @@ func (s *Store) WriteBatch(_ context.Context, writes []persistence.SegmentEntry,
 	b := s.db.NewBatch()
 	var buf []byte
 	for _, w := range writes {
-		buf = encodeEntry(buf[:0], w.Entry.Meta, w.Entry.Value)
+		buf = persistence.EncodeEntry(buf[:0], w.Entry.Meta, w.Entry.Value)
 		if err := b.Set(dbKey(w.Segment, w.Entry.Key), buf, nil); err != nil {
 			b.Close()
 			return fmt.Errorf("file store %s: batch: %w", s.dir, err)
@@ -356,7 +356,7 @@ func (s *Store) scan(ctx context.Context, lo, hi []byte, now int64, fn func(int,
 			it.Close()
 			return fmt.Errorf("file store %s: iterate: %w", s.dir, err)
 		}
-		meta, val, err := decodeEntry(v)
+		meta, val, err := persistence.DecodeEntry(v)
 		if err != nil {
 			it.Close()
 			return fmt.Errorf("file store %s: key %q: %w", s.dir, k[2:], err)
@@ -421,7 +421,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now int64, fn func(int, []byte
 		if err != nil || len(k) < 2 {
 			continue
 		}
-		meta, _, err := decodeEntry(v)
+		meta, _, err := persistence.DecodeEntry(v)
 		if err != nil || !meta.Expired(now) {
 			continue
 		}

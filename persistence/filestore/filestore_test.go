@@ -286,23 +286,6 @@ func TestFullDisk(t *testing.T) {
 
 var big = strings.Repeat("x", 64<<10)
 
-func FuzzDecodeEntry(f *testing.F) {
-	f.Add(encodeEntry(nil, cache.Metadata{Version: 1, Lifespan: -1, MaxIdle: -1, Flags: 9}, []byte("v")))
-	f.Add([]byte{1, 0xFF, 0xFF})
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, v, err := decodeEntry(b)
-		if err != nil {
-			return
-		}
-		again := encodeEntry(nil, m, v)
-		m2, v2, err := decodeEntry(again)
-		if err != nil || m2 != m || !bytes.Equal(v2, v) {
-			t.Fatalf("re-encoding changed the entry: %+v %q vs %+v %q (%v)", m, v, m2, v2, err)
-		}
-	})
-}
-
 func BenchmarkWrite(b *testing.B) {
 	for _, d := range []persistence.Durability{persistence.SyncEveryWrite, persistence.GroupCommit, persistence.Interval} {
 		b.Run(fmt.Sprint(d), func(b *testing.B) {

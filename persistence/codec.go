@@ -1,4 +1,4 @@
-package filestore
+package persistence
 
 import (
 	"encoding/binary"
@@ -12,13 +12,13 @@ import (
 // can change without misreading old files.
 const entryFormat = 1
 
-// errCorrupt reports a stored value that does not decode.
-var errCorrupt = errors.New("corrupt entry")
+// ErrCorrupt reports a stored value that does not decode.
+var ErrCorrupt = errors.New("corrupt entry")
 
-// encodeEntry appends the stored form of an entry to buf: the format byte,
+// EncodeEntry appends the stored form of an entry to buf: the format byte,
 // version, created, last-used (unsigned varints), lifespan and max-idle
 // (signed varints, -1 meaning never), kind, flags, then the value.
-func encodeEntry(buf []byte, m cache.Metadata, value []byte) []byte {
+func EncodeEntry(buf []byte, m cache.Metadata, value []byte) []byte {
 	buf = append(buf, entryFormat)
 	buf = binary.AppendUvarint(buf, uint64(m.Version))
 	buf = binary.AppendVarint(buf, m.Created)
@@ -30,11 +30,11 @@ func encodeEntry(buf []byte, m cache.Metadata, value []byte) []byte {
 	return append(buf, value...)
 }
 
-// decodeEntry reads what encodeEntry wrote; the value aliases b.
-func decodeEntry(b []byte) (cache.Metadata, []byte, error) {
+// DecodeEntry reads what EncodeEntry wrote; the value aliases b.
+func DecodeEntry(b []byte) (cache.Metadata, []byte, error) {
 	var m cache.Metadata
 	if len(b) == 0 || b[0] != entryFormat {
-		return m, nil, fmt.Errorf("%w: unknown format", errCorrupt)
+		return m, nil, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
 	p := 1
 	uv := func() uint64 {
@@ -67,13 +67,13 @@ func decodeEntry(b []byte) (cache.Metadata, []byte, error) {
 	m.Lifespan = sv()
 	m.MaxIdle = sv()
 	if p < 0 || p >= len(b) {
-		return m, nil, fmt.Errorf("%w: short header", errCorrupt)
+		return m, nil, fmt.Errorf("%w: short header", ErrCorrupt)
 	}
 	m.Kind = b[p]
 	p++
 	flags := uv()
 	if p < 0 || flags > 1<<32-1 {
-		return m, nil, fmt.Errorf("%w: bad flags", errCorrupt)
+		return m, nil, fmt.Errorf("%w: bad flags", ErrCorrupt)
 	}
 	m.Flags = uint32(flags)
 	return m, b[p:], nil
