@@ -876,3 +876,55 @@ func NewVersions(node uint16) *Versions {
 func (v *Versions) Next() int64 {
 	return int64(v.base | (v.ctr.Add(1) & (1<<48 - 1)))
 }
+
+// restore puts an entry back as a backup recorded it, metadata included
+// (version, creation time, remaining lifespan), through the stores, without
+// events. An entry that has expired since is skipped.
+func (c *container) restore(ctx context.Context, e Entry) error {
+	now := c.clock()
+	if e.Meta.Expired(now) {
+		return nil
+	}
+	c.lockWrite()
+	defer c.unlockWrite()
+	s, idx, h := c.locate(e.Key)
+	s.mu.Lock()
+	cur, loaded, err := c.lookupOrLoad(ctx, s, idx, e.Key, now, c.bounded)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	v := copyBytes(e.Value)
+	if c.pers != nil {
+		if err := c.pers.Store(ctx, idx, Entry{Key: e.Key, Value: v, Meta: e.Meta}); err != nil {
+			s.mu.Unlock()
+			if loaded {
+				c.admit(e.Key, h, len(cur.value))
+			}
+			return err
+		}
+	}
+	if cur != nil {
+		if cur.meta.Mortal() {
+			s.mortal--
+		}
+		c.bytes.Add(int64(len(v) - len(cur.value)))
+		cur.value, cur.meta = v, e.Meta
+		if e.Meta.Mortal() {
+			s.mortal++
+		}
+	} else {
+		c.install(s, e.Key, &entry{value: v, meta: e.Meta})
+	}
+	s.mu.Unlock()
+	s.ctr.stores.Add(1)
+	if c.policy != nil {
+		wt := weight(c.bySize, len(e.Key), len(v))
+		if cur != nil && !loaded {
+			c.evict(c.policy.Update(string(e.Key), policyHash(h), wt))
+		} else {
+			c.evict(c.policy.Add(string(e.Key), policyHash(h), wt))
+		}
+	}
+	return nil
+}

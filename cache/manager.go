@@ -228,6 +228,32 @@ func (m *Manager) Remove(name string) error {
 	return nil
 }
 
+// Restore puts an entry into the named cache with the metadata it carries
+// (a backup's entry: same version, creation time and expiry), through the
+// cache's stores and without listener events.
+func (m *Manager) Restore(ctx context.Context, name string, e Entry) error {
+	m.mu.RLock()
+	mc := m.caches[name]
+	m.mu.RUnlock()
+	if mc == nil {
+		return fmt.Errorf("%w: cache %q", ErrNotFound, name)
+	}
+	return mc.c.restore(ctx, e)
+}
+
+// Config returns the configuration of the named cache and whether it was
+// created at runtime (rather than defined in the server configuration).
+func (m *Manager) Config(name string) (cfg *config.Cache, runtime bool, err error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mc := m.caches[name]
+	if mc == nil {
+		return nil, false, fmt.Errorf("%w: cache %q", ErrNotFound, name)
+	}
+	_, runtime = m.runtime[name]
+	return mc.Config(), runtime, nil
+}
+
 // Close stops every cache: pending store writes are flushed, memory is
 // passivated where configured and the stores are closed.
 func (m *Manager) Close() {

@@ -33,6 +33,11 @@ Commands:
                                     XML, JSON or YAML configuration file
   ls caches | caches                list the caches
   remove cache NAME | drop NAME     remove a cache
+  backup NAME [--out FILE] [--caches A,B]
+                                    back the node up (configurations and
+                                    entries) to FILE (default NAME.zip)
+  restore FILE [--name NAME] [--caches A,B]
+                                    restore a backup archive into the node
 
 Options:
   --server HOST:PORT   server address (default 127.0.0.1:11222)
@@ -50,6 +55,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxIdle := fs.Duration("max-idle", 0, "")
 	template := fs.String("template", "", "")
 	file := fs.String("file", "", "")
+	out := fs.String("out", "", "")
+	caches := fs.String("caches", "", "")
+	opName := fs.String("name", "", "")
 	// Flags may come before or after the command words.
 	var words []string
 	rest := args
@@ -72,6 +80,25 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	o := cmdOpts{*lifespan, *maxIdle, *template, *file, *out, *caches, *opName}
+	switch words[0] {
+	case "backup", "restore":
+		// Long operations over REST: no overall timeout, progress on
+		// stderr.
+		run := backupCmd
+		if words[0] == "restore" {
+			run = restoreCmd
+		}
+		if err := run(ctx, *server, words, o, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "hotgrid cli: %v\n", err)
+			var ue usageError
+			if errors.As(err, &ue) {
+				return 2
+			}
+			return 1
+		}
+		return 0
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cl, err := client.New(ctx, client.Options{Servers: []string{*server}, KeyMediaType: "text/plain", ValueMediaType: "text/plain"})
@@ -81,7 +108,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer cl.Close()
 	c := cl.Cache(*cacheName)
-	err = run(ctx, cl, c, words, stdout, cmdOpts{*lifespan, *maxIdle, *template, *file})
+	err = run(ctx, cl, c, words, stdout, o)
 	if err != nil {
 		if errors.Is(err, client.ErrCacheNotFound) {
 			name := *cacheName
@@ -104,6 +131,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type cmdOpts struct {
 	lifespan, maxIdle time.Duration
 	template, file    string
+	out, caches, name string // backup and restore
 }
 
 type usageError string

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hotgrid/hotgrid/backup"
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 )
@@ -37,6 +38,11 @@ type Options struct {
 	CacheConfigFor func(name, template, document string) (*config.Cache, error)
 	// MaxContentLength bounds request bodies; default 10 MiB as Infinispan.
 	MaxContentLength int64
+	// Backups runs container backups and restores; nil answers 501.
+	Backups *backup.Jobs
+	// UploadDir holds uploaded archives while they are restored ("" is
+	// the system's temporary directory).
+	UploadDir string
 }
 
 type handler struct {
@@ -134,7 +140,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, errorf(http.StatusNotFound, "unknown resource %s", r.URL.Path))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxContentLength)
+	if !isUpload(r, parts) {
+		r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxContentLength)
+	}
 	var err error
 	switch parts[0] {
 	case "caches":
@@ -180,6 +188,9 @@ func (h *handler) container(w http.ResponseWriter, r *http.Request, parts []stri
 			return errorf(http.StatusNotFound, "cache manager %s not found", parts[1])
 		}
 		sub = parts[2:]
+	}
+	if len(sub) > 0 && (sub[0] == "backups" || sub[0] == "restores") {
+		return h.backups(w, r, sub)
 	}
 	switch strings.Join(sub, "/") {
 	case "":

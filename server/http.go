@@ -33,6 +33,7 @@ func (n *Node) httpHandler() http.Handler {
 		CacheConfigFor: func(name, template, document string) (*config.Cache, error) {
 			return hotrod.CacheConfigFor(n.mgr, name, template, document)
 		},
+		Backups: n.backups,
 	}))
 	//lint:ignore SA1019 see the import: the upgrade path needs h2c and its http2.Server.
 	return h2c.NewHandler(mux, &http2.Server{})

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotgrid/hotgrid/backup"
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/hotrod"
@@ -53,15 +54,19 @@ type Options struct {
 
 // Node is a running hotgrid server.
 type Node struct {
-	opts   Options
-	log    *slog.Logger
-	cfg    *config.Server
-	mgr    *cache.Manager
-	hotrod *hotrod.Server
-	mc     *memcached.Server
-	resp   *resp.Server
-	http   *http.Server
-	httpLn *connListener
+	opts Options
+	log  *slog.Logger
+	cfg  *config.Server
+	mgr  *cache.Manager
+	// backups runs REST backup and restore operations; tmpDir is where
+	// they write when the node has no server root (removed on stop).
+	backups *backup.Jobs
+	tmpDir  string
+	hotrod  *hotrod.Server
+	mc      *memcached.Server
+	resp    *resp.Server
+	http    *http.Server
+	httpLn  *connListener
 
 	ln   net.Listener
 	addr *net.TCPAddr
@@ -144,11 +149,23 @@ func New(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	var backupDir, tmpDir string
+	if stateDir != "" {
+		backupDir = filepath.Join(stateDir, "backups")
+	} else {
+		if tmpDir, err = os.MkdirTemp("", "hotgrid-backups"); err != nil {
+			mgr.Close()
+			return nil, err
+		}
+		backupDir = tmpDir
+	}
 	n := &Node{
 		opts:    opts,
 		log:     opts.Logger,
 		cfg:     cfg,
 		mgr:     mgr,
+		backups: backup.NewJobs(mgr, backupDir, Version, opts.Logger),
+		tmpDir:  tmpDir,
 		ready:   make(chan struct{}),
 		pending: make(map[net.Conn]struct{}),
 	}
@@ -307,7 +324,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			err = errors.Join(err, ctx.Err())
 		}
+		n.backups.Close()
 		n.mgr.Close()
+		if n.tmpDir != "" {
+			os.RemoveAll(n.tmpDir)
+		}
 		n.log.Info("hotgrid stopped")
 	})
 	return err

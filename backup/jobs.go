@@ -1,0 +1,289 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/hotgrid/hotgrid/cache"
+)
+
+// Job states, as Infinispan's BackupManager.Status names them.
+const (
+	InProgress = "IN_PROGRESS"
+	Complete   = "COMPLETE"
+	Failed     = "FAILED"
+)
+
+// Errors of the job registry.
+var (
+	ErrExists   = errors.New("backup: an operation with this name exists")
+	ErrNotFound = errors.New("backup: no operation with this name")
+	ErrBusy     = errors.New("backup: the operation is still running")
+)
+
+// Job is one backup or restore running in the background.
+type Job struct {
+	Name     string
+	Path     string // the archive
+	Started  time.Time
+	Progress Progress
+
+	done     chan struct{}
+	err      error
+	finished time.Time
+	tempFile bool // Path is ours to delete with the job
+}
+
+// Status returns the job's state and, when it failed, why.
+func (j *Job) Status() (string, error) {
+	select {
+	case <-j.done:
+		if j.err != nil {
+			return Failed, j.err
+		}
+		return Complete, nil
+	default:
+		return InProgress, nil
+	}
+}
+
+// Wait blocks until the job ends or ctx does.
+func (j *Job) Wait(ctx context.Context) error {
+	select {
+	case <-j.done:
+		return j.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Jobs runs a node's backups and restores by name, as the REST API and the
+// CLI address them.
+type Jobs struct {
+	mgr           *cache.Manager
+	dir           string // where archives are written
+	serverVersion string
+	log           *slog.Logger
+
+	mu       sync.Mutex
+	backups  map[string]*Job
+	restores map[string]*Job
+	wg       sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// NewJobs returns a registry writing archives under dir (SERVER_ROOT/data/
+// backups; a temporary directory when the node keeps nothing on disk).
+func NewJobs(mgr *cache.Manager, dir, serverVersion string, log *slog.Logger) *Jobs {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Jobs{mgr: mgr, dir: dir, serverVersion: serverVersion, log: log,
+		backups: map[string]*Job{}, restores: map[string]*Job{}, ctx: ctx, cancel: cancel}
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func checkName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("backup: invalid name %q: use letters, digits, '.', '_' and '-'", name)
+	}
+	return nil
+}
+
+// StartBackup begins archiving the selected caches to dir/NAME/NAME.zip
+// (dir "" means the registry's directory).
+func (js *Jobs) StartBackup(name, dir string, res Resources) (*Job, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = js.dir
+	}
+	if dir == "" {
+		return nil, errors.New("backup: no directory to write to")
+	}
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.backups[name] != nil {
+		return nil, ErrExists
+	}
+	j := &Job{Name: name, Path: filepath.Join(dir, name, name+".zip"), Started: time.Now(), done: make(chan struct{})}
+	js.backups[name] = j
+	js.wg.Add(1)
+	go func() {
+		defer js.wg.Done()
+		j.err = js.writeArchive(j, res)
+		j.finished = time.Now()
+		if j.err != nil {
+			js.log.Error("backup failed", "name", name, "err", j.err)
+		} else {
+			js.log.Info("backup complete", "name", name, "path", j.Path, "caches", j.Progress.Caches.Load(),
+				"entries", j.Progress.Entries.Load(), "duration", j.finished.Sub(j.Started).Round(time.Millisecond))
+		}
+		close(j.done)
+	}()
+	return j, nil
+}
+
+// writeArchive writes to a temporary file renamed into place once complete,
+// so a finished archive is never a partial one.
+func (js *Jobs) writeArchive(j *Job, res Resources) error {
+	if err := os.MkdirAll(filepath.Dir(j.Path), 0o755); err != nil {
+		return fmt.Errorf("backup %s: %w", j.Name, err)
+	}
+	tmp := j.Path + ".partial"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", j.Name, err)
+	}
+	err = Write(js.ctx, js.mgr, f, res, js.serverVersion, &j.Progress)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, j.Path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup %s: %w", j.Name, err)
+	}
+	return nil
+}
+
+// Backup returns the named backup.
+func (js *Jobs) Backup(name string) (*Job, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.backups[name]
+	return j, ok
+}
+
+// Names lists the backups (restores with restore=true).
+func (js *Jobs) Names(restore bool) []string {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	m := js.backups
+	if restore {
+		m = js.restores
+	}
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	return out
+}
+
+// RemoveBackup deletes a finished backup and its archive.
+func (js *Jobs) RemoveBackup(name string) error {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j := js.backups[name]
+	if j == nil {
+		return ErrNotFound
+	}
+	if st, _ := j.Status(); st == InProgress {
+		return ErrBusy
+	}
+	delete(js.backups, name)
+	os.Remove(j.Path)
+	os.Remove(filepath.Dir(j.Path))
+	return nil
+}
+
+// StartRestore restores the archive at path. With own set the registry
+// deletes the file when the restore is removed (an uploaded archive).
+func (js *Jobs) StartRestore(name, path string, own bool, res Resources) (*Job, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.restores[name] != nil {
+		return nil, ErrExists
+	}
+	j := &Job{Name: name, Path: path, Started: time.Now(), done: make(chan struct{}), tempFile: own}
+	js.restores[name] = j
+	js.wg.Add(1)
+	go func() {
+		defer js.wg.Done()
+		j.err = js.restoreArchive(j, res)
+		j.finished = time.Now()
+		if j.err != nil {
+			js.log.Error("restore failed", "name", name, "err", j.err)
+		} else {
+			js.log.Info("restore complete", "name", name, "caches", j.Progress.Caches.Load(),
+				"entries", j.Progress.Entries.Load(), "duration", j.finished.Sub(j.Started).Round(time.Millisecond))
+		}
+		close(j.done)
+	}()
+	return j, nil
+}
+
+func (js *Jobs) restoreArchive(j *Job, res Resources) error {
+	f, err := os.Open(j.Path)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", j.Name, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", j.Name, err)
+	}
+	if _, err := Restore(js.ctx, js.mgr, f, st.Size(), res, &j.Progress); err != nil {
+		return fmt.Errorf("restore %s: %w", j.Name, err)
+	}
+	return nil
+}
+
+// Restore returns the named restore.
+func (js *Jobs) Restore(name string) (*Job, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j, ok := js.restores[name]
+	return j, ok
+}
+
+// RemoveRestore forgets a finished restore (and deletes an uploaded
+// archive).
+func (js *Jobs) RemoveRestore(name string) error {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	j := js.restores[name]
+	if j == nil {
+		return ErrNotFound
+	}
+	if st, _ := j.Status(); st == InProgress {
+		return ErrBusy
+	}
+	delete(js.restores, name)
+	if j.tempFile {
+		os.Remove(j.Path)
+	}
+	return nil
+}
+
+// Close cancels running operations and waits for them.
+func (js *Jobs) Close() {
+	js.cancel()
+	js.wg.Wait()
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	for _, j := range js.restores {
+		if j.tempFile {
+			os.Remove(j.Path)
+		}
+	}
+}
