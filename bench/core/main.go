@@ -12,27 +12,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/hotgrid/hotgrid/client"
+	"github.com/hotgrid/hotgrid/bench/internal/harness"
 )
 
 func main() {
@@ -53,9 +46,9 @@ func main() {
 	flag.Parse()
 
 	abs, err := filepath.Abs(*bin)
-	check(err)
+	harness.Check(err)
 	cfgAbs, err := filepath.Abs(*cfg)
-	check(err)
+	harness.Check(err)
 	targets := []*target{{
 		Name: "hotgrid",
 		argv: func(port int) []string {
@@ -82,8 +75,8 @@ func main() {
 	printTable(os.Stdout, targets, p)
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(targets, "", "  ")
-		check(err)
-		check(os.WriteFile(*jsonOut, data, 0o644))
+		harness.Check(err)
+		harness.Check(os.WriteFile(*jsonOut, data, 0o644))
 	}
 }
 
@@ -96,8 +89,9 @@ type target struct {
 	StartupMax  float64
 	RSSStartMiB float64 // right after the first served request (median)
 	RSSIdleMiB  float64 // two seconds after start, nothing stored
+	AnonIdleMiB float64 // its anonymous part (heap, stacks)
 	Memory      []memory
-	Runs        []run
+	Runs        []harness.Run
 }
 
 type memory struct {
@@ -105,20 +99,6 @@ type memory struct {
 	Entries       int
 	RSSMiB        float64
 	BytesPerEntry float64
-}
-
-type run struct {
-	Op       string // get or put
-	Conns    int
-	Inflight int
-	Ops      int64
-	OpsPerS  float64
-	P50us    float64
-	P99us    float64
-	// ServerCPUus is the server process's CPU time (user + system) per
-	// operation during the run: its cost per request, whatever share of
-	// the shared machine the load generator took.
-	ServerCPUus float64
 }
 
 type plan struct {
@@ -130,42 +110,48 @@ type plan struct {
 	conns, inflight []int
 }
 
+// start runs a target's server on a free port.
+func (t *target) start() *harness.Server {
+	port := harness.FreePort()
+	var stderr io.Writer = os.Stderr
+	if t.Name != "hotgrid" {
+		stderr = io.Discard // the JVM logs every start at INFO
+	}
+	srv, err := harness.Start(t.argv(port), port, stderr, 60*time.Second)
+	harness.Check(err)
+	return srv
+}
+
 // measureAlone takes the measurements that need a server to itself:
 // start-up, idle RSS and RSS with entries.
 func (p plan) measureAlone(t *target) {
 	var startups, rsss []float64
 	for i := 0; i < p.runs; i++ {
-		ms, rss := startupOnce(t)
-		startups = append(startups, ms)
-		rsss = append(rsss, rss)
+		srv := t.start()
+		startups = append(startups, float64(srv.Ready.Microseconds())/1000)
+		rsss = append(rsss, srv.RSSMiB())
+		srv.Stop()
 	}
-	t.StartupMS, t.StartupMin, t.StartupMax = median(startups), slices.Min(startups), slices.Max(startups)
-	t.RSSStartMiB = median(rsss)
+	t.StartupMS, t.StartupMin, t.StartupMax = harness.Median(startups), slices.Min(startups), slices.Max(startups)
+	t.RSSStartMiB = harness.Median(rsss)
 	fmt.Fprintf(os.Stderr, "   start-up %.1f ms, RSS %.1f MiB\n", t.StartupMS, t.RSSStartMiB)
 
 	ctx := context.Background()
 	for i, size := range p.sizes {
-		srv := startServer(t)
+		srv := t.start()
 		time.Sleep(2 * time.Second)
-		before := rssMiB(srv.cmd.Process.Pid)
+		before := srv.RSSMiB()
 		if i == 0 {
-			t.RSSIdleMiB = before
+			t.RSSIdleMiB, t.AnonIdleMiB = before, srv.AnonMiB()
 		}
-		loadServer(ctx, srv.addr, p.cache, p.entries, size)
+		harness.Load(ctx, srv.Addr, p.cache, p.entries, bytes.Repeat([]byte("v"), size))
 		time.Sleep(2 * time.Second)
-		after := rssMiB(srv.cmd.Process.Pid)
+		after := srv.RSSMiB()
 		t.Memory = append(t.Memory, memory{ValueSize: size, Entries: p.entries, RSSMiB: after,
 			BytesPerEntry: (after - before) * 1024 * 1024 / float64(p.entries)})
 		fmt.Fprintf(os.Stderr, "   %d entries of %d B: RSS %.1f MiB\n", p.entries, size, after)
-		srv.stop()
+		srv.Stop()
 	}
-}
-
-func loadServer(ctx context.Context, addr, cacheName string, n, size int) {
-	c, err := client.New(ctx, client.Options{Servers: []string{addr}, PoolSize: 4})
-	check(err)
-	defer c.Close()
-	load(ctx, c.Cache(cacheName), n, bytes.Repeat([]byte("v"), size))
 }
 
 // throughput starts every target with the entries loaded, warms them up,
@@ -177,31 +163,30 @@ func (p plan) throughput(ts []*target) {
 	const size = 100
 	keys := make([][]byte, p.entries)
 	for i := range keys {
-		keys[i] = key(i)
+		keys[i] = harness.Key(i)
 	}
 	value := bytes.Repeat([]byte("v"), size)
-	addrs := make([]string, len(ts))
-	pids := make([]int, len(ts))
+	srvs := make([]*harness.Server, len(ts))
 	for i, t := range ts {
-		srv := startServer(t)
-		defer srv.stop()
-		addrs[i], pids[i] = srv.addr, srv.cmd.Process.Pid
-		loadServer(ctx, srv.addr, p.cache, p.entries, size)
+		srv := t.start()
+		defer srv.Stop()
+		srvs[i] = srv
+		harness.Load(ctx, srv.Addr, p.cache, p.entries, value)
 		if p.warm > 0 {
 			fmt.Fprintf(os.Stderr, "== %s: warm-up %s\n", t.Name, p.warm)
-			drive(ctx, srv.addr, p.cache, 16, 16, p.warm/2, keys, value, false)
-			drive(ctx, srv.addr, p.cache, 16, 16, p.warm/2, keys, value, true)
+			harness.Drive(srv.Addr, p.cache, 16, 16, p.warm/2, keys, value, false)
+			harness.Drive(srv.Addr, p.cache, 16, 16, p.warm/2, keys, value, true)
 		}
 	}
 	for _, op := range []string{"get", "put"} {
 		for _, conns := range p.conns {
 			for _, inflight := range p.inflight {
-				samples := make([][]run, len(ts))
+				samples := make([][]harness.Run, len(ts))
 				for r := 0; r < p.repeat; r++ {
-					for i := range ts {
-						cpu0 := cpuSeconds(pids[i])
-						r := drive(ctx, addrs[i], p.cache, conns, inflight, p.dur, keys, value, op == "put")
-						r.ServerCPUus = (cpuSeconds(pids[i]) - cpu0) * 1e6 / float64(r.Ops)
+					for i, srv := range srvs {
+						cpu0 := srv.CPUSeconds()
+						r := harness.Drive(srv.Addr, p.cache, conns, inflight, p.dur, keys, value, op == "put")
+						r.ServerCPUus = (srv.CPUSeconds() - cpu0) * 1e6 / float64(r.Ops)
 						samples[i] = append(samples[i], r)
 					}
 				}
@@ -217,9 +202,9 @@ func (p plan) throughput(ts []*target) {
 }
 
 // medianRun returns the run with the median throughput.
-func medianRun(rs []run) run {
+func medianRun(rs []harness.Run) harness.Run {
 	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b run) int {
+	slices.SortFunc(s, func(a, b harness.Run) int {
 		switch {
 		case a.OpsPerS < b.OpsPerS:
 			return -1
@@ -231,247 +216,12 @@ func medianRun(rs []run) run {
 	return s[len(s)/2]
 }
 
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
 func ints(s string) []int {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		check(err)
+		harness.Check(err)
 		out = append(out, n)
 	}
 	return out
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// ping is a Hot Rod 4.0 ping of the default cache, intelligence 1.
-var ping = []byte{0xA0, 0x01, 0x28, 0x17, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00}
-
-// startupOnce execs the server and pings it until it answers; it returns the
-// milliseconds from exec to the answer and the RSS right after.
-func startupOnce(t *target) (ms, rss float64) {
-	port := freePort()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	argv := t.argv(port)
-	t0 := time.Now()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	check(cmd.Start())
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	buf := make([]byte, 64)
-	for time.Since(t0) < 60*time.Second {
-		nc, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			time.Sleep(200 * time.Microsecond)
-			continue
-		}
-		nc.Write(ping)
-		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := nc.Read(buf)
-		nc.Close()
-		if err == nil && n > 0 && buf[0] == 0xA1 {
-			ms = float64(time.Since(t0).Microseconds()) / 1000
-			return ms, rssMiB(cmd.Process.Pid)
-		}
-	}
-	check(fmt.Errorf("%s did not answer within 60 s", t.Name))
-	return 0, 0
-}
-
-// cpuSeconds reads the user and system CPU time of a process from /proc.
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	check(err)
-	// The command name (field 2) may hold spaces; count from its ')'.
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64) // field 14
-	stime, _ := strconv.ParseFloat(f[12], 64) // field 15
-	return (utime + stime) / 100              // USER_HZ is 100 on Linux
-}
-
-// rssMiB reads VmRSS from /proc.
-func rssMiB(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	check(err)
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startServer(t *target) *server {
-	port := freePort()
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	argv := t.argv(port)
-	s.cmd = exec.Command(argv[0], argv[1:]...)
-	s.cmd.Stdout = io.Discard
-	s.cmd.Stderr = os.Stderr
-	if t.Name != "hotgrid" {
-		s.cmd.Stderr = io.Discard // the JVM logs every start at INFO
-	}
-	check(s.cmd.Start())
-	for i := 0; i < 3000; i++ {
-		if nc, err := net.Dial("tcp", s.addr); err == nil {
-			nc.Close()
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	check(fmt.Errorf("%s did not start", t.Name))
-	return nil
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-}
-
-func key(i int) []byte { return []byte(fmt.Sprintf("key-%012d", i)) } // 16 bytes
-
-// load writes n entries with putAll batches over several goroutines.
-func load(ctx context.Context, c *client.Cache, n int, value []byte) {
-	batch := max(1, min(1000, (1<<20)/len(value)))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				start := int(next.Add(int64(batch))) - batch
-				if start >= n {
-					return
-				}
-				m := make(map[string][]byte, batch)
-				for i := start; i < min(start+batch, n); i++ {
-					m[string(key(i))] = value
-				}
-				check(c.PutAll(ctx, m))
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// drive runs conns connections, each from one goroutine that keeps exactly
-// inflight requests outstanding with the client's asynchronous calls, for
-// d. Every request's latency is recorded (issue to callback).
-func drive(ctx context.Context, addr, cacheName string, conns, inflight int, d time.Duration, keys [][]byte, value []byte, put bool) run {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	lats := make([][]int32, conns) // microseconds, written by one connection's reader
-	var errs atomic.Int64
-	var wg sync.WaitGroup
-	clients := make([]*client.Client, conns)
-	for c := range clients {
-		cl, err := client.New(context.Background(), client.Options{Servers: []string{addr}, PoolSize: 1})
-		check(err)
-		clients[c] = cl
-	}
-	t0 := time.Now()
-	for c := 0; c < conns; c++ {
-		k := clients[c].Cache(cacheName)
-		lats[c] = make([]int32, 0, 1<<16)
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			tokens := make(chan struct{}, inflight)
-			for i := 0; i < inflight; i++ {
-				tokens <- struct{}{}
-			}
-			done := func(start time.Time, err error) {
-				lats[c] = append(lats[c], int32(time.Since(start).Microseconds()))
-				if err != nil {
-					errs.Add(1)
-				}
-				tokens <- struct{}{}
-			}
-			for i := c * 7919; ; i++ {
-				select {
-				case <-tokens:
-				case <-ctx.Done():
-					// Take every token back so no callback is still writing.
-					for j := 0; j < inflight; j++ {
-						<-tokens
-					}
-					return
-				}
-				if ctx.Err() != nil {
-					for j := 1; j < inflight; j++ {
-						<-tokens
-					}
-					return
-				}
-				key := keys[i%len(keys)]
-				start := time.Now()
-				if put {
-					k.SetAsync(context.Background(), key, value, func(err error) { done(start, err) })
-				} else {
-					k.GetAsync(context.Background(), key, func(_ []byte, _ bool, err error) { done(start, err) })
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
-	for _, cl := range clients {
-		cl.Close()
-	}
-	var all []int32
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	if errs.Load() > 0 {
-		check(fmt.Errorf("%d requests failed", errs.Load()))
-	}
-	if len(all) == 0 {
-		check(errors.New("no request completed"))
-	}
-	slices.Sort(all)
-	op := "get"
-	if put {
-		op = "put"
-	}
-	return run{Op: op, Conns: conns, Inflight: inflight, Ops: int64(len(all)),
-		OpsPerS: float64(len(all)) / elapsed.Seconds(),
-		P50us:   float64(all[len(all)/2]), P99us: float64(all[len(all)*99/100])}
 }

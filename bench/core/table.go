@@ -41,6 +41,7 @@ func printTable(w io.Writer, ts []*target, p plan) {
 	row(fmt.Sprintf("exec to first served request, median of %d", p.runs), "ms", func(t *target) float64 { return t.StartupMS })
 	row("RSS at first served request", "MiB", func(t *target) float64 { return t.RSSStartMiB })
 	row("RSS idle (2 s after start, empty)", "MiB", func(t *target) float64 { return t.RSSIdleMiB })
+	row("… of which anonymous (heap, stacks; not the executable's pages)", "MiB", func(t *target) float64 { return t.AnonIdleMiB })
 	for i, size := range p.sizes {
 		row(fmt.Sprintf("RSS with %d entries, %d-byte values", p.entries, size), "MiB",
 			func(t *target) float64 { return t.Memory[i].RSSMiB })
