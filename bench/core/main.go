@@ -43,6 +43,7 @@ func main() {
 	connsList := flag.String("conns", "1,50", "connection counts for throughput runs")
 	inflightList := flag.String("inflight", "1,16", "requests in flight per connection")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file")
+	charts := flag.String("charts", "", "write PNG charts to this directory")
 	flag.Parse()
 
 	abs, err := filepath.Abs(*bin)
@@ -73,6 +74,9 @@ func main() {
 	}
 	p.throughput(targets)
 	printTable(os.Stdout, targets, p)
+	if *charts != "" {
+		harness.Check(writeCharts(*charts, targets, p))
+	}
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(targets, "", "  ")
 		harness.Check(err)

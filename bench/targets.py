@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Prints the issue #6 targets against what bench/core (its JSON, argv[1])
+and bench/resp (its table, argv[2]) measured, as a Markdown table."""
+import json, re, sys
+
+ts = {t["Name"]: t for t in json.load(open(sys.argv[1]))}
+resp = open(sys.argv[2]).read()
+h, j = ts.get("hotgrid"), ts.get("infinispan")
+rows = []
+if h and j:
+    rows.append(("start-up, hotgrid / Infinispan", "≤ 0.01", h["StartupMS"] / j["StartupMS"]))
+    rows.append(("idle RSS, hotgrid / Infinispan", "≤ 0.10", h["RSSIdleMiB"] / j["RSSIdleMiB"]))
+    rows.append(("idle anonymous memory, hotgrid / Infinispan", "≤ 0.10", h["AnonIdleMiB"] / j["AnonIdleMiB"]))
+    ratios = [(f'{a["Op"]} {a["Conns"]}×{a["Inflight"]}', a["OpsPerS"] / b["OpsPerS"], b["ServerCPUus"] / max(a["ServerCPUus"], 1e-9))
+              for a, b in zip(h["Runs"], j["Runs"])]
+    lo = min(ratios, key=lambda r: r[1])
+    hi = max(ratios, key=lambda r: r[1])
+    rows.append((f"Hot Rod throughput, hotgrid / Infinispan, lowest ({lo[0]})", "≥ 3", lo[1]))
+    rows.append((f"Hot Rod throughput, hotgrid / Infinispan, highest ({hi[0]})", "≥ 3", hi[1]))
+    cpu = min(ratios, key=lambda r: r[2])
+    rows.append((f"Hot Rod operations per server CPU second, hotgrid / Infinispan, lowest ({cpu[0]})", "≥ 3", cpu[2]))
+resp_ratios = [(f"{t} P{p}", float(r)) for t, p, r in re.findall(r"^\| (SET|GET) \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|", resp, re.M)]
+if resp_ratios:
+    lo = min(resp_ratios, key=lambda r: r[1])
+    rows.append((f"RESP, hotgrid / redis-server, lowest ({lo[0]})", "≥ 1", lo[1]))
+print("| target | wanted | measured | met |")
+print("|---|---|---|---|")
+for name, want, v in rows:
+    op, bound = want.split()
+    ok = v <= float(bound) if op == "≤" else v >= float(bound)
+    print(f"| {name} | {want} | {v:.3g} | {'yes' if ok else '**no**'} |")
