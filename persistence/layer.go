@@ -91,7 +91,7 @@ func (l *Layer) Load(ctx context.Context, seg int, key []byte, now int64) (cache
 		}
 		e, ok, err := a.Store.Load(ctx, seg, key, now)
 		if err != nil {
-			return cache.Entry{}, false, fmt.Errorf("persistence: %s: load: %w", a.Name, err)
+			return cache.Entry{}, false, fmt.Errorf("persistence: load: %w", err)
 		}
 		if !ok {
 			continue
@@ -127,7 +127,7 @@ func (l *Layer) writeAll(ctx context.Context, seg int, e cache.Entry) error {
 			err = a.Store.Write(ctx, seg, e)
 		}
 		if err != nil {
-			return fmt.Errorf("persistence: %s: write: %w", a.Name, err)
+			return fmt.Errorf("persistence: %w", err)
 		}
 	}
 	return nil
@@ -154,7 +154,7 @@ func (l *Layer) deleteAll(ctx context.Context, seg int, key []byte) error {
 			_, err = a.Store.Delete(ctx, seg, key)
 		}
 		if err != nil {
-			return fmt.Errorf("persistence: %s: delete: %w", a.Name, err)
+			return fmt.Errorf("persistence: %w", err)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -366,5 +367,96 @@ func TestBackupRestoreCLI(t *testing.T) {
 	_, after, ok, err := clB.Cache("configured").GetWithMetadata(ctx, []byte("configured-9"))
 	if err != nil || !ok || !after.Created.Equal(before.Created) || after.Lifespan != time.Hour {
 		t.Fatalf("restored metadata %+v (before %+v) %v %v", after, before, ok, err)
+	}
+}
+
+// TestFullDisk puts a node's server root on a small tmpfs, writes until the
+// file system is full, and checks that the clients get errors in their
+// protocols' terms (Hot Rod and RESP), that the node keeps serving, and
+// that a copy of the data directory opens with every acknowledged write.
+// It needs root (mount); it fails, rather than skips, without it.
+func TestFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs a tmpfs mount")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount a small tmpfs (this test needs root): %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", mnt).Run()
+	cachesXML := `<local-cache name="full"><persistence><file-store><data sync-writes="true"/></file-store></persistence></local-cache>
+<local-cache name="respCache"><encoding media-type="application/octet-stream"/><persistence><file-store/></persistence></local-cache>`
+	src := serverRoot(t, cachesXML)
+	root := filepath.Join(mnt, "root")
+	if out, err := exec.Command("cp", "-r", src, root).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	port := freeTCPPort(t)
+	ctx := context.Background()
+	p := startProc(t, root, port)
+	cl, err := client.New(ctx, client.Options{Servers: []string{p.addr}})
+	if err != nil {
+		p.kill()
+		t.Fatal(err)
+	}
+	c := cl.Cache("full")
+	value := make([]byte, 64<<10)
+	var acked []string
+	var writeErr error
+	for i := 0; i < 1000 && writeErr == nil; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if writeErr = c.Set(ctx, []byte(k), value); writeErr == nil {
+			acked = append(acked, k)
+		}
+	}
+	if writeErr == nil {
+		p.kill()
+		t.Fatal("64 MB of writes fit in a 6 MB file system")
+	}
+	var se *client.ServerError
+	if !errors.As(writeErr, &se) || !strings.Contains(writeErr.Error(), "no space left") {
+		p.kill()
+		t.Fatalf("Hot Rod error on a full disk: %v, want a server error naming ENOSPC", writeErr)
+	}
+	t.Logf("%d writes acknowledged, then: %v", len(acked), writeErr)
+
+	// RESP on the same full file system answers -ERR.
+	nc, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		p.kill()
+		t.Fatal(err)
+	}
+	fmt.Fprintf(nc, "*3\r\n$3\r\nSET\r\n$1\r\nr\r\n$%d\r\n%s\r\n", len(value), value)
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, _ := bufio.NewReader(nc).ReadString('\n')
+	nc.Close()
+	if !strings.HasPrefix(line, "-ERR") {
+		p.kill()
+		t.Fatalf("RESP SET on a full disk answered %q, want -ERR", line)
+	}
+	// The node still serves what it has.
+	if v, ok, err := c.Get(ctx, []byte(acked[0])); err != nil || !ok || len(v) != len(value) {
+		p.kill()
+		t.Fatalf("read after the disk filled: %v %v", ok, err)
+	}
+	cl.Close()
+	p.stop(t)
+
+	// What is on the full disk opens elsewhere with every acknowledged write.
+	copyRoot := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command("cp", "-r", root, copyRoot).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	p = startProc(t, copyRoot, port)
+	defer p.stop(t)
+	cl, err = client.New(ctx, client.Options{Servers: []string{p.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, k := range acked {
+		if v, ok, err := cl.Cache("full").Get(ctx, []byte(k)); err != nil || !ok || len(v) != len(value) {
+			t.Fatalf("acknowledged write %s after the full disk: %v %v", k, ok, err)
+		}
 	}
 }
