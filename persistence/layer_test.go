@@ -261,3 +261,35 @@ func TestDiskErrorReachesTheWriter(t *testing.T) {
 		t.Fatalf("after reopen: %q %v", v, ok)
 	}
 }
+
+// TestSeveralStores writes through to two file stores; each alone then
+// holds the whole cache, and a read-only store serves loads but is never
+// written.
+func TestSeveralStores(t *testing.T) {
+	dir := t.TempDir()
+	two := parse(t, "m", `<local-cache><persistence><file-store path="a"/><file-store path="b"/></persistence></local-cache>`)
+	n := startNode(t, dir, nil, two)
+	for i := 0; i < 30; i++ {
+		put(t, n.cache("m"), fmt.Sprint(i), "v", cache.Write{})
+	}
+	n.cache("m").Remove(ctx, []byte("0"), cache.Write{})
+	n.mgr.Close()
+	for i := 0; i < 2; i++ {
+		st, err := filestore.Open(filepath.Join(dir, fmt.Sprintf("m-%d", i)), filestore.Options{ReadOnly: true, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sz, _ := st.Size(ctx, 0); sz != 29 {
+			t.Errorf("store %d holds %d entries, want 29", i, sz)
+		}
+		st.Close()
+	}
+	// The second store read-only: loads come from it, writes go to the first only.
+	ro := parse(t, "m", `<local-cache><persistence><file-store/><file-store read-only="true"/></persistence></local-cache>`)
+	n = startNode(t, dir, nil, ro)
+	defer n.mgr.Close()
+	put(t, n.cache("m"), "new", "v", cache.Write{})
+	if v, ok := get(t, n.cache("m"), "7"); !ok || v != "v" {
+		t.Fatalf("7 = %q %v", v, ok)
+	}
+}
