@@ -133,7 +133,7 @@ func (s *Server) CPUSeconds() float64 {
 	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
 	utime, _ := strconv.ParseFloat(f[11], 64) // field 14
 	stime, _ := strconv.ParseFloat(f[12], 64) // field 15
-	return (utime + stime) / 100               // USER_HZ is 100 on Linux
+	return (utime + stime) / 100              // USER_HZ is 100 on Linux
 }
 
 // Key returns the i-th 16-byte benchmark key.
