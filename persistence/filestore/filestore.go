@@ -74,6 +74,10 @@ type Options struct {
 	// ReadOnly opens the store for loading only; writes return
 	// persistence.ErrReadOnly.
 	ReadOnly bool
+	// BlockCacheSize is the memory, in bytes, for decompressed blocks kept
+	// for reads; zero means pebble's default, 8 MiB. Loads that miss it
+	// read and decompress a block (BenchmarkLoad).
+	BlockCacheSize int64
 	// FS replaces the real file system (tests inject faults with it); nil
 	// means the disk.
 	FS vfs.FS
@@ -91,6 +95,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SyncInterval < 0 {
 		return fmt.Errorf("negative sync interval %v", o.SyncInterval)
+	}
+	if o.BlockCacheSize < 0 {
+		return fmt.Errorf("negative block cache size %d", o.BlockCacheSize)
 	}
 	return nil
 }
@@ -157,6 +164,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		Logger:        engineLogger{s},
 		EventListener: s.eventListener(),
 	}
+	po.CacheSize = opts.BlockCacheSize
 	if !opts.ReadOnly {
 		// The newest on-disk format (columnar blocks) takes about 4% fewer
 		// table bytes per 100-byte entry than pebble's default, the oldest

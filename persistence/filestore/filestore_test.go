@@ -643,6 +643,8 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Durability: -1}, false},
 		{Options{Durability: 3}, false},
 		{Options{SyncInterval: -time.Second}, false},
+		{Options{BlockCacheSize: 64 << 20}, true},
+		{Options{BlockCacheSize: -1}, false},
 	} {
 		if err := c.o.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: %v", c.o, err)
