@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -141,11 +142,30 @@ func Key(i int) []byte { return []byte(fmt.Sprintf("key-%012d", i)) }
 
 // Load writes n entries of value with putAll batches over 8 goroutines.
 func Load(ctx context.Context, addr, cacheName string, n int, value []byte) {
+	LoadFunc(ctx, addr, cacheName, n, len(value), func(int) []byte { return value })
+}
+
+// LoadRandom writes n entries, each with its own random (incompressible)
+// value of size bytes, deterministically seeded.
+func LoadRandom(ctx context.Context, addr, cacheName string, n, size int) {
+	LoadFunc(ctx, addr, cacheName, n, size, func(i int) []byte {
+		r := rand.New(rand.NewPCG(uint64(i), 0x9E3779B97F4A7C15))
+		v := make([]byte, size)
+		for j := range v {
+			v[j] = byte(r.Uint32())
+		}
+		return v
+	})
+}
+
+// LoadFunc writes n entries whose values value(i) returns (size is their
+// typical length, for batching).
+func LoadFunc(ctx context.Context, addr, cacheName string, n, size int, value func(i int) []byte) {
 	cl, err := client.New(ctx, client.Options{Servers: []string{addr}, PoolSize: 4})
 	Check(err)
 	defer cl.Close()
 	c := cl.Cache(cacheName)
-	batch := max(1, min(1000, (1<<20)/max(1, len(value))))
+	batch := max(1, min(1000, (1<<20)/max(1, size)))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -159,7 +179,7 @@ func Load(ctx context.Context, addr, cacheName string, n int, value []byte) {
 				}
 				m := make(map[string][]byte, batch)
 				for i := start; i < min(start+batch, n); i++ {
-					m[string(Key(i))] = value
+					m[string(Key(i))] = value(i)
 				}
 				Check(c.PutAll(ctx, m))
 			}
