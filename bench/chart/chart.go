@@ -14,6 +14,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -201,10 +202,16 @@ func fill(img *image.RGBA, x, y, w, h int, c color.Color) {
 
 func text(img *image.RGBA, x, y int, s string, c color.Color) {
 	d := font.Drawer{Dst: img, Src: &image.Uniform{c}, Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
+	d.DrawString(ascii(s))
 }
 
-func textWidth(s string) int { return font.MeasureString(basicfont.Face7x13, s).Round() }
+// ascii spells the few non-ASCII characters labels use in ASCII: the
+// bitmap font has no glyphs beyond it.
+func ascii(s string) string {
+	return strings.NewReplacer("×", "x", "µ", "u", "…", "...", "≤", "<=", "≥", ">=").Replace(s)
+}
+
+func textWidth(s string) int { return font.MeasureString(basicfont.Face7x13, ascii(s)).Round() }
 
 // clip shortens s to fit w pixels.
 func clip(s string, w int) string {
@@ -213,7 +220,7 @@ func clip(s string, w int) string {
 		r = r[:len(r)-1]
 	}
 	if len(r) < len([]rune(s)) && len(r) > 1 {
-		r[len(r)-1] = '…'
+		return string(r[:len(r)-1]) + "..."
 	}
 	return string(r)
 }

@@ -31,14 +31,14 @@ func writeCharts(dir string, ts []*target, p plan) error {
 		group("idle (anonymous)", func(t *target) float64 { return t.AnonIdleMiB }),
 	}}
 	for i, size := range p.sizes {
-		mem.Groups = append(mem.Groups, group(fmt.Sprintf("%dk entries × %d B", p.entries/1000, size),
+		mem.Groups = append(mem.Groups, group(fmt.Sprintf("%dk entries x %d B", p.entries/1000, size),
 			func(t *target) float64 { return t.Memory[i].RSSMiB }))
 	}
 	charts["core-memory.png"] = mem
 	thr := &chart.Chart{Title: "Hot Rod throughput (same Go client for both)", Unit: "operations/s", Series: series}
 	lat := &chart.Chart{Title: "Hot Rod p99 latency", Unit: "microseconds", Log: true, Series: series}
 	for i, r := range ts[0].Runs {
-		label := fmt.Sprintf("%s %d conn × %d", r.Op, r.Conns, r.Inflight)
+		label := fmt.Sprintf("%s %d conn x %d", r.Op, r.Conns, r.Inflight)
 		thr.Groups = append(thr.Groups, group(label, func(t *target) float64 { return t.Runs[i].OpsPerS }))
 		lat.Groups = append(lat.Groups, group(label, func(t *target) float64 { return max(t.Runs[i].P99us, 1) }))
 	}
