@@ -1,11 +1,17 @@
-// Command mkchart writes a chart.Chart given as JSON (on stdin, or in the
-// file named by -in) to a PNG file, for shell benchmark scripts.
+// Command mkchart draws one chart.Chart, given as JSON on stdin or in the
+// file named by -in, as a PNG file, for the shell benchmark scripts:
 //
-//	echo '{"Title":"…","Unit":"ops/s","Series":["a","b"],"Groups":[{"Label":"x","Values":[1,2]}]}' | mkchart -o x.png
+//	echo '{"Title":"GET","Unit":"requests/s","Series":["redis-server","hotgrid"],
+//	       "Groups":[{"Label":"P1","Values":[84000,54000]}]}' | mkchart -o get.png
+//
+// The JSON fields are those of chart.Chart: Title, Unit, Series, Groups
+// (Label, Values), Log and Suffix. Unknown fields are an error, so a typo
+// does not silently drop data.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,20 +21,22 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "", "JSON file (default stdin)")
-	out := flag.String("o", "", "PNG file to write")
+	in := flag.String("in", "", "JSON file to read (default stdin)")
+	out := flag.String("o", "", "PNG file to write (required)")
 	flag.Parse()
-	if err := run(*in, *out); err != nil {
+	if err := run(os.Stdin, *in, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "mkchart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
+// run reads the chart from the file in, or from stdin when in is empty, and
+// writes it to out.
+func run(stdin io.Reader, in, out string) error {
 	if out == "" {
-		return fmt.Errorf("-o is required")
+		return errors.New("-o is required")
 	}
-	var r io.Reader = os.Stdin
+	r := stdin
 	if in != "" {
 		f, err := os.Open(in)
 		if err != nil {
@@ -37,9 +45,23 @@ func run(in, out string) error {
 		defer f.Close()
 		r = f
 	}
-	var c chart.Chart
-	if err := json.NewDecoder(r).Decode(&c); err != nil {
-		return fmt.Errorf("chart JSON: %w", err)
+	c, err := decode(r)
+	if err != nil {
+		return err
 	}
 	return c.SavePNG(out)
+}
+
+// decode reads exactly one chart.
+func decode(r io.Reader) (*chart.Chart, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var c chart.Chart
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("chart JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("chart JSON: more than one value; mkchart draws one chart")
+	}
+	return &c, nil
 }
