@@ -38,6 +38,8 @@ func main() {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		os.Exit(cli.Run(ctx, os.Args[2:], os.Stdout, os.Stderr))
+	case "user":
+		os.Exit(runUser(os.Args[2:], os.Stdout, os.Stderr))
 	case "version", "--version", "-v":
 		fmt.Println("hotgrid", server.Version)
 	case "help", "-h", "--help":
