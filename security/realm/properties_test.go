@@ -126,8 +126,12 @@ func FuzzParseProperties(f *testing.F) {
 				t.Fatalf("re-parse: %d entries, want %d", len(again), len(props))
 			}
 			for i := range props {
-				if again[i].key != props[i].key && strings.ToValidUTF8(props[i].key, "\uFFFD") != again[i].key {
+				// Invalid UTF-8 comes back as one U+FFFD per bad byte.
+				if want := string([]rune(props[i].key)); again[i].key != want {
 					t.Fatalf("key %q became %q", props[i].key, again[i].key)
+				}
+				if want := string([]rune(props[i].value)); again[i].value != want {
+					t.Fatalf("value %q became %q", props[i].value, again[i].value)
 				}
 			}
 		}
