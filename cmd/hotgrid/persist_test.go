@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -372,7 +374,8 @@ func TestBackupRestoreCLI(t *testing.T) {
 
 // TestFullDisk puts a node's server root on a small tmpfs, writes until the
 // file system is full, and checks that the clients get errors in their
-// protocols' terms (Hot Rod and RESP), that the node keeps serving, and
+// protocols' terms (Hot Rod, RESP, memcached, REST), that the node keeps
+// serving, and
 // that a copy of the data directory opens with every acknowledged write.
 // It needs root (mount); it fails, rather than skips, without it.
 func TestFullDisk(t *testing.T) {
@@ -380,12 +383,14 @@ func TestFullDisk(t *testing.T) {
 		t.Skip("-short: needs a tmpfs mount")
 	}
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount a small tmpfs (this test needs root): %v %s", err, out)
 	}
 	defer exec.Command("umount", "-l", mnt).Run()
 	cachesXML := `<local-cache name="full"><persistence><file-store><data sync-writes="true"/></file-store></persistence></local-cache>
-<local-cache name="respCache"><encoding media-type="application/octet-stream"/><persistence><file-store/></persistence></local-cache>`
+<local-cache name="respCache"><encoding media-type="application/octet-stream"/><persistence><file-store/></persistence></local-cache>
+<local-cache name="memcachedCache"><encoding media-type="application/octet-stream"/><persistence><file-store/></persistence></local-cache>
+<local-cache name="rest"><encoding media-type="text/plain"/><persistence><file-store/></persistence></local-cache>`
 	src := serverRoot(t, cachesXML)
 	root := filepath.Join(mnt, "root")
 	if out, err := exec.Command("cp", "-r", src, root).CombinedOutput(); err != nil {
@@ -411,7 +416,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	if writeErr == nil {
 		p.kill()
-		t.Fatal("64 MB of writes fit in a 6 MB file system")
+		t.Fatal("64 MB of writes fit in a 16 MB file system")
 	}
 	var se *client.ServerError
 	if !errors.As(writeErr, &se) || !strings.Contains(writeErr.Error(), "no space left") {
@@ -434,6 +439,34 @@ func TestFullDisk(t *testing.T) {
 		p.kill()
 		t.Fatalf("RESP SET on a full disk answered %q, want -ERR", line)
 	}
+	// memcached and REST on the same full file system answer with their
+	// own server errors.
+	nc, err = net.Dial("tcp", p.addr)
+	if err != nil {
+		p.kill()
+		t.Fatal(err)
+	}
+	fmt.Fprintf(nc, "set m 0 0 %d\r\n%s\r\n", len(value), value)
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, _ = bufio.NewReader(nc).ReadString('\n')
+	nc.Close()
+	if !strings.HasPrefix(line, "SERVER_ERROR") {
+		p.kill()
+		t.Fatalf("memcached set on a full disk answered %q, want SERVER_ERROR", line)
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://"+p.addr+"/rest/v2/caches/rest/k", bytes.NewReader(value))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.kill()
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		p.kill()
+		t.Fatalf("REST PUT on a full disk answered %s, want 500", resp.Status)
+	}
+
 	// The node still serves what it has.
 	if v, ok, err := c.Get(ctx, []byte(acked[0])); err != nil || !ok || len(v) != len(value) {
 		p.kill()
