@@ -375,8 +375,8 @@ func TestBackupRestoreCLI(t *testing.T) {
 // TestFullDisk puts a node's server root on a small tmpfs, writes until the
 // file system is full, and checks that the clients get errors in their
 // protocols' terms (Hot Rod, RESP, memcached, REST), that the node keeps
-// serving, and
-// that a copy of the data directory opens with every acknowledged write.
+// serving, and that a copy of the data directory opens with every
+// acknowledged write.
 // It needs root (mount); it fails, rather than skips, without it.
 func TestFullDisk(t *testing.T) {
 	if testing.Short() {
