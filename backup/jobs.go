@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"time"
 
@@ -69,6 +68,7 @@ func (j *Job) Wait(ctx context.Context) error {
 type Jobs struct {
 	mgr           *cache.Manager
 	dir           string // where archives are written
+	tmpDir        string // dir, when Jobs created it (removed by Close)
 	serverVersion string
 	log           *slog.Logger
 
@@ -81,7 +81,8 @@ type Jobs struct {
 }
 
 // NewJobs returns a registry writing archives under dir (SERVER_ROOT/data/
-// backups; a temporary directory when the node keeps nothing on disk).
+// backups). With dir "" (a node that keeps nothing on disk) the first backup
+// creates a temporary directory, which Close removes.
 func NewJobs(mgr *cache.Manager, dir, serverVersion string, log *slog.Logger) *Jobs {
 	if log == nil {
 		log = slog.Default()
@@ -91,10 +92,24 @@ func NewJobs(mgr *cache.Manager, dir, serverVersion string, log *slog.Logger) *J
 		backups: map[string]*Job{}, restores: map[string]*Job{}, ctx: ctx, cancel: cancel}
 }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// validName reports whether name is 1–128 letters, digits, '.', '_' or
+// '-', starting with a letter or digit: safe as a file name. (A loop, not a
+// regexp: a package-level regexp would be compiled at every start-up.)
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i, c := range []byte(name) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func checkName(name string) error {
-	if !validName.MatchString(name) {
+	if !validName(name) {
 		return fmt.Errorf("backup: invalid name %q: use letters, digits, '.', '_' and '-'", name)
 	}
 	return nil
@@ -106,14 +121,18 @@ func (js *Jobs) StartBackup(name, dir string, res Resources) (*Job, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	if dir == "" {
-		dir = js.dir
-	}
-	if dir == "" {
-		return nil, errors.New("backup: no directory to write to")
-	}
 	js.mu.Lock()
 	defer js.mu.Unlock()
+	if dir == "" {
+		if js.dir == "" {
+			tmp, err := os.MkdirTemp("", "hotgrid-backups")
+			if err != nil {
+				return nil, fmt.Errorf("backup: %w", err)
+			}
+			js.dir, js.tmpDir = tmp, tmp
+		}
+		dir = js.dir
+	}
 	if js.backups[name] != nil {
 		return nil, ErrExists
 	}
@@ -285,5 +304,8 @@ func (js *Jobs) Close() {
 		if j.tempFile {
 			os.Remove(j.Path)
 		}
+	}
+	if js.tmpDir != "" {
+		os.RemoveAll(js.tmpDir)
 	}
 }

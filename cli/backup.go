@@ -37,6 +37,27 @@ func (rc *restClient) do(ctx context.Context, method, path, ctype string, body i
 	return rc.hc.Do(req)
 }
 
+// start POSTs an operation and expects 202 Accepted.
+func (rc *restClient) start(ctx context.Context, what, path, ctype string, body io.Reader) error {
+	resp, err := rc.do(ctx, http.MethodPost, path, ctype, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("%s: %w", what, readError(resp))
+	}
+	return nil
+}
+
+// remove deletes a finished operation on the node, best effort: the
+// operation itself has succeeded.
+func (rc *restClient) remove(ctx context.Context, path string) {
+	if resp, err := rc.do(ctx, http.MethodDelete, path, "", nil); err == nil {
+		resp.Body.Close()
+	}
+}
+
 // progress is the body of a 202 (or 201) status answer.
 type progress struct {
 	Status  string `json:"status"`
@@ -103,17 +124,11 @@ func backupCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout
 	rc := newRESTClient(server)
 	body, _ := json.Marshal(map[string]any{"resources": cachesJSON(o.caches)})
 	path := "/backups/" + url.PathEscape(name)
-	resp, err := rc.do(ctx, http.MethodPost, path, "application/json", bytes.NewReader(body))
-	if err != nil {
+	if err := rc.start(ctx, "backup "+name, path, "application/json", bytes.NewReader(body)); err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusAccepted {
-		defer resp.Body.Close()
-		return fmt.Errorf("backup %s: %w", name, readError(resp))
-	}
-	resp.Body.Close()
 	t0 := time.Now()
-	resp, err = rc.wait(ctx, "backup "+name, path, http.StatusOK, stderr)
+	resp, err := rc.wait(ctx, "backup "+name, path, http.StatusOK, stderr)
 	if err != nil {
 		return err
 	}
@@ -131,9 +146,7 @@ func backupCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout
 		os.Remove(file)
 		return fmt.Errorf("download of backup %s: %w", name, err)
 	}
-	if resp, err := rc.do(ctx, http.MethodDelete, path, "", nil); err == nil {
-		resp.Body.Close()
-	}
+	rc.remove(ctx, path)
 	fmt.Fprintf(stdout, "backup %s written to %s (%.1f MB) in %s\n", name, file, float64(n)/1e6, time.Since(t0).Round(time.Millisecond))
 	return nil
 }
@@ -180,25 +193,17 @@ func restoreCmd(ctx context.Context, server string, w []string, o cmdOpts, stdou
 	rc := newRESTClient(server)
 	path := "/restores/" + url.PathEscape(name)
 	t0 := time.Now()
-	resp, err := rc.do(ctx, http.MethodPost, path, mw.FormDataContentType(), pr)
-	if err != nil {
+	if err := rc.start(ctx, "restore "+name, path, mw.FormDataContentType(), pr); err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusAccepted {
-		defer resp.Body.Close()
-		return fmt.Errorf("restore %s: %w", name, readError(resp))
-	}
-	resp.Body.Close()
-	resp, err = rc.wait(ctx, "restore "+name, path, http.StatusCreated, stderr)
+	resp, err := rc.wait(ctx, "restore "+name, path, http.StatusCreated, stderr)
 	if err != nil {
 		return err
 	}
 	var p progress
 	json.NewDecoder(resp.Body).Decode(&p)
 	resp.Body.Close()
-	if resp, err := rc.do(ctx, http.MethodDelete, path, "", nil); err == nil {
-		resp.Body.Close()
-	}
+	rc.remove(ctx, path)
 	fmt.Fprintf(stdout, "restored %d caches, %d entries from %s in %s\n", p.Caches, p.Entries, file, time.Since(t0).Round(time.Millisecond))
 	return nil
 }

@@ -58,10 +58,8 @@ type Node struct {
 	log  *slog.Logger
 	cfg  *config.Server
 	mgr  *cache.Manager
-	// backups runs REST backup and restore operations; tmpDir is where
-	// they write when the node has no server root (removed on stop).
+	// backups runs REST backup and restore operations.
 	backups *backup.Jobs
-	tmpDir  string
 	hotrod  *hotrod.Server
 	mc      *memcached.Server
 	resp    *resp.Server
@@ -149,15 +147,9 @@ func New(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	var backupDir, tmpDir string
+	var backupDir string // "" lets the first backup make a temporary one
 	if stateDir != "" {
 		backupDir = filepath.Join(stateDir, "backups")
-	} else {
-		if tmpDir, err = os.MkdirTemp("", "hotgrid-backups"); err != nil {
-			mgr.Close()
-			return nil, err
-		}
-		backupDir = tmpDir
 	}
 	n := &Node{
 		opts:    opts,
@@ -165,7 +157,6 @@ func New(opts Options) (*Node, error) {
 		cfg:     cfg,
 		mgr:     mgr,
 		backups: backup.NewJobs(mgr, backupDir, Version, opts.Logger),
-		tmpDir:  tmpDir,
 		ready:   make(chan struct{}),
 		pending: make(map[net.Conn]struct{}),
 	}
@@ -326,9 +317,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		n.backups.Close()
 		n.mgr.Close()
-		if n.tmpDir != "" {
-			os.RemoveAll(n.tmpDir)
-		}
 		n.log.Info("hotgrid stopped")
 	})
 	return err

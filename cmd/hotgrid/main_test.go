@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,13 +15,7 @@ import (
 // The binary logs "started in N ms" once it serves, answers on its port, and
 // exits 0 on SIGTERM.
 func TestServerProcessLifecycle(t *testing.T) {
-	bin := os.Getenv("HOTGRID_BIN")
-	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "hotgrid")
-		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
-	}
+	bin := hotgridBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -91,13 +83,7 @@ func TestServerProcessLifecycle(t *testing.T) {
 // Closing the server's output pipe before SIGTERM (as Java's
 // Process.destroy does) must not turn a clean stop into a SIGPIPE death.
 func TestStopWithClosedOutputPipe(t *testing.T) {
-	bin := os.Getenv("HOTGRID_BIN")
-	if bin == "" {
-		bin = filepath.Join(t.TempDir(), "hotgrid")
-		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
-	}
+	bin := hotgridBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
