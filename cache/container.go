@@ -197,21 +197,53 @@ func (c *container) lookupOrLoad(ctx context.Context, s *segment, idx int, key [
 	return e, true, nil
 }
 
-// install adds a new entry to s; s.mu is write-locked.
-func (c *container) install(s *segment, key []byte, e *entry) {
-	s.m[string(key)] = e
+// install adds a new entry to s and returns the key as the map holds it;
+// s.mu is write-locked.
+func (c *container) install(s *segment, key []byte, e *entry) string {
+	k := string(key)
+	s.m[k] = e
 	if e.meta.Mortal() {
 		s.mortal++
 	}
 	c.count.Add(1)
 	c.bytes.Add(int64(len(key) + len(e.value) + entryOverhead))
+	return k
+}
+
+// replace gives an existing entry a new value and metadata; s.mu is
+// write-locked.
+func (c *container) replace(s *segment, e *entry, v []byte, m Metadata) {
+	if e.meta.Mortal() {
+		s.mortal--
+	}
+	c.bytes.Add(int64(len(v) - len(e.value)))
+	e.value, e.meta = v, m
+	if m.Mortal() {
+		s.mortal++
+	}
 }
 
 // admit tells the eviction policy about a key loaded from the stores and
 // evicts what it must; evMu is held, no segment lock is.
 func (c *container) admit(key []byte, h int32, vlen int) {
-	if c.policy != nil {
-		c.evict(c.policy.Add(string(key), policyHash(h), weight(c.bySize, len(key), vlen)))
+	c.account("", key, h, vlen, false)
+}
+
+// account records a key's new weight in the eviction policy (update: the
+// policy already tracks it) and evicts what it must; evMu is held, no
+// segment lock is. wkey, if not "", is key as a string already made.
+func (c *container) account(wkey string, key []byte, h int32, vlen int, update bool) {
+	if c.policy == nil {
+		return
+	}
+	if wkey == "" {
+		wkey = string(key)
+	}
+	wt := weight(c.bySize, len(key), vlen)
+	if update {
+		c.evict(c.policy.Update(wkey, policyHash(h), wt))
+	} else {
+		c.evict(c.policy.Add(wkey, policyHash(h), wt))
 	}
 }
 
@@ -548,47 +580,21 @@ func (c *container) write(ctx context.Context, key, value []byte, w Write, kind 
 	if existed {
 		old := *cur
 		prev = old.export(key)
-		if cur.meta.Mortal() {
-			s.mortal--
-		}
-		c.bytes.Add(int64(len(v) - len(cur.value)))
-		cur.value, cur.meta = v, m
-		if m.Mortal() {
-			s.mortal++
-		}
+		c.replace(s, cur, v, m)
 		if !w.SkipListeners {
 			c.notify(s, EventModified, key, cur, &old)
 		}
 	} else {
 		e := &entry{value: v, meta: m}
-		wkey = string(key)
-		s.m[wkey] = e
-		if m.Mortal() {
-			s.mortal++
-		}
-		c.count.Add(1)
-		c.bytes.Add(int64(len(key) + len(v) + entryOverhead))
+		wkey = c.install(s, key, e)
 		if !w.SkipListeners {
 			c.notify(s, EventCreated, key, e, nil)
 		}
 	}
 	s.mu.Unlock()
 	s.ctr.stores.Add(1)
-	wasLoaded := loaded
-	loaded = false // admitted below
-	if c.policy != nil {
-		if wkey == "" {
-			wkey = string(key)
-		}
-		wt := weight(c.bySize, len(key), len(v))
-		var victims []string
-		if existed && !wasLoaded {
-			victims = c.policy.Update(wkey, policyHash(h), wt)
-		} else {
-			victims = c.policy.Add(wkey, policyHash(h), wt)
-		}
-		c.evict(victims)
-	}
+	c.account(wkey, key, h, len(v), existed && !loaded)
+	loaded = false // admitted
 	if kind == writeCompute {
 		return Entry{Key: key, Value: v, Meta: m}, true, CondOK, nil
 	}
@@ -904,27 +910,14 @@ func (c *container) restore(ctx context.Context, e Entry) error {
 			return err
 		}
 	}
+	var wkey string
 	if cur != nil {
-		if cur.meta.Mortal() {
-			s.mortal--
-		}
-		c.bytes.Add(int64(len(v) - len(cur.value)))
-		cur.value, cur.meta = v, e.Meta
-		if e.Meta.Mortal() {
-			s.mortal++
-		}
+		c.replace(s, cur, v, e.Meta)
 	} else {
-		c.install(s, e.Key, &entry{value: v, meta: e.Meta})
+		wkey = c.install(s, e.Key, &entry{value: v, meta: e.Meta})
 	}
 	s.mu.Unlock()
 	s.ctr.stores.Add(1)
-	if c.policy != nil {
-		wt := weight(c.bySize, len(e.Key), len(v))
-		if cur != nil && !loaded {
-			c.evict(c.policy.Update(string(e.Key), policyHash(h), wt))
-		} else {
-			c.evict(c.policy.Add(string(e.Key), policyHash(h), wt))
-		}
-	}
+	c.account(wkey, e.Key, h, len(v), cur != nil && !loaded)
 	return nil
 }
