@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // ManagerOptions configure a Manager.
@@ -32,6 +33,9 @@ type ManagerOptions struct {
 	// Persistence opens the stores of a cache whose configuration has any
 	// (package persistence provides it); nil refuses such caches.
 	Persistence func(ctx context.Context, cfg *config.Cache) (Persister, error)
+	// Authorization, when set, secures every cache: operations check the
+	// subject their context carries (package authz). nil allows everything.
+	Authorization *authz.Policy
 }
 
 // Manager owns the caches of a node.
@@ -111,6 +115,14 @@ func (m *Manager) start(cfg *config.Cache) (*managed, error) {
 	// container here as they are added; statistics live in the container
 	// itself because they cost a per-segment atomic add.
 	mc := &managed{Cache: c, c: c}
+	if p := m.opts.Authorization; p != nil && !cfg.Authorization.Disabled {
+		roles, err := p.RoleSet(cfg.Authorization.Roles)
+		if err != nil {
+			c.close(context.Background())
+			return nil, fmt.Errorf("cache %q: %w", cfg.Name, err)
+		}
+		mc.Cache = &secured{Cache: c, policy: p, roles: roles}
+	}
 	m.caches[cfg.Name] = mc
 	m.gen.Add(1)
 	return mc, nil
@@ -139,6 +151,16 @@ func (m *Manager) Cache(name string) (Cache, error) {
 	}
 	return c, nil
 }
+
+// Authorize checks that ctx's subject holds p on the cache container
+// (creating and removing caches, administration, monitoring). It allows
+// everything on a manager without authorization.
+func (m *Manager) Authorize(ctx context.Context, p authz.Permission) error {
+	return m.opts.Authorization.Check(ctx, "", authz.AllRoles, p)
+}
+
+// Policy returns the manager's authorization policy, nil if none.
+func (m *Manager) Policy() *authz.Policy { return m.opts.Authorization }
 
 // Names returns the cache names, sorted.
 func (m *Manager) Names() []string {

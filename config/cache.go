@@ -162,6 +162,8 @@ func copyField(dst, src *Cache, path string) {
 		dst.Memory.Storage = src.Memory.Storage
 	case "persistence":
 		dst.Persistence = src.Persistence.clone()
+	case "authorization":
+		dst.Authorization = CacheAuthorization{Roles: append([]string(nil), src.Authorization.Roles...), Disabled: src.Authorization.Disabled}
 	}
 }
 
@@ -174,6 +176,7 @@ func (c *Cache) Clone() *Cache {
 	}
 	cp.Aliases = append([]string(nil), c.Aliases...)
 	cp.Persistence = c.Persistence.clone()
+	cp.Authorization.Roles = append([]string(nil), c.Authorization.Roles...)
 	return &cp
 }
 
@@ -364,6 +367,13 @@ func (c *Cache) JSON() []byte {
 	if len(c.Persistence.Stores) > 0 {
 		body["persistence"] = c.Persistence.jsonBody()
 	}
+	if a := c.Authorization; a.Disabled || len(a.Roles) > 0 {
+		auth := map[string]any{"enabled": !a.Disabled}
+		if len(a.Roles) > 0 {
+			auth["roles"] = a.Roles
+		}
+		body["security"] = map[string]any{"authorization": auth}
+	}
 	out, _ := json.Marshal(map[string]any{c.elementName(): body})
 	return out
 }
@@ -498,6 +508,13 @@ func (c *Cache) XML() []byte {
 	}
 	if len(c.Persistence.Stores) > 0 {
 		c.Persistence.xml(&b)
+	}
+	if a := c.Authorization; a.Disabled || len(a.Roles) > 0 {
+		fmt.Fprintf(&b, "<security><authorization enabled=%q", strconv.FormatBool(!a.Disabled))
+		if len(a.Roles) > 0 {
+			fmt.Fprintf(&b, " roles=%q", strings.Join(a.Roles, " "))
+		}
+		b.WriteString("/></security>")
 	}
 	b.WriteString("</" + c.elementName() + ">")
 	return []byte(b.String())

@@ -24,6 +24,9 @@ type Container struct {
 	Name         string // "default" unless set
 	DefaultCache string // name of the default cache, "" if none
 	Statistics   bool
+	// Authorization is security/authorization in the cache container; nil
+	// when absent.
+	Authorization *Authorization
 	// Caches are the concrete cache definitions in document order.
 	Caches []*Cache
 	// Templates are the *-cache-configuration definitions in document order.
@@ -70,10 +73,21 @@ type Cache struct {
 	// Persistence configures the cache's stores; no stores means memory
 	// only.
 	Persistence Persistence
+	// Authorization is the cache's security/authorization element.
+	Authorization CacheAuthorization
 	// Set records which fields were set explicitly in the document, by their
 	// Infinispan attribute path (for example "expiration.lifespan"), so that
 	// template inheritance only overrides what a child sets.
 	Set map[string]bool
+}
+
+// CacheAuthorization restricts a cache to some of the container's roles.
+// A cache is secured whenever the container's authorization is enabled,
+// as in an Infinispan server; Roles empty admits every role.
+type CacheAuthorization struct {
+	Roles []string
+	// Disabled (enabled="false") leaves the cache unsecured.
+	Disabled bool
 }
 
 // Expiration configures entry expiration. A negative duration means never.
@@ -200,6 +214,20 @@ type Endpoints struct {
 	SocketBinding string
 	SecurityRealm string
 	Connectors    []Connector
+	// RequireClientCert (require-ssl-client-auth) makes TLS handshakes
+	// fail without a client certificate the truststore verifies.
+	RequireClientCert bool
+	// MetricsAuth (metrics-auth, default true) requires authentication
+	// for /metrics.
+	MetricsAuth bool
+	// SNI maps TLS server names to the realms whose identities serve them.
+	SNI []SNI
+}
+
+// SNI is an sni element: a host name served with another realm's identity.
+type SNI struct {
+	HostName      string
+	SecurityRealm string
 }
 
 // Connector is a protocol connector inside endpoints (hotrod-connector,
@@ -210,12 +238,60 @@ type Connector struct {
 	Name          string
 	SocketBinding string
 	Cache         string // resp/memcached: the cache they serve
+	// Mechanisms are the authentication mechanisms the connector offers
+	// (hotrod sasl mechanisms, rest authentication mechanisms); none means
+	// every mechanism the realm supports.
+	Mechanisms []string
+	// ServerName is the SASL server name (default "infinispan").
+	ServerName string
+}
+
+// Authorization is the cache container's authorization element: the role
+// mapper and the roles (none means Infinispan's default roles).
+type Authorization struct {
+	Mapper string // cluster (default), identity or common-name
+	Roles  []RoleDef
+}
+
+// RoleDef is a role element: a name and its permissions as written
+// ("READ WRITE").
+type RoleDef struct {
+	Name        string
+	Permissions string
 }
 
 // SecurityRealm is a named realm; hotgrid supports properties realms.
 type SecurityRealm struct {
 	Name       string
 	Properties *PropertiesRealm
+	// TLS is the realm's server-identities/ssl element: the certificate
+	// endpoints using this realm present, and the truststore that verifies
+	// client certificates.
+	TLS *ServerTLS
+	// TruststoreRealm authenticates clients by their certificates
+	// (truststore-realm): SASL EXTERNAL and REST CLIENT_CERT.
+	TruststoreRealm bool
+}
+
+// ServerTLS is a realm's ssl server identity.
+type ServerTLS struct {
+	// Keystore is a PKCS#12 or PEM file holding the certificate chain and
+	// private key; Alias picks an entry in a PKCS#12 store.
+	Keystore         FileRef
+	KeystorePassword string
+	Alias            string
+	// Truststore, when set, holds the certificates client certificates
+	// must chain to.
+	Truststore         FileRef
+	TruststorePassword string
+	// Protocols are the engine's enabled-protocols (TLSv1.2, TLSv1.3).
+	Protocols []string
+}
+
+// FileRef is a path with Infinispan's relative-to property name.
+type FileRef struct {
+	Path       string
+	RelativeTo string
 }
 
 // PropertiesRealm points at users.properties and groups.properties files.

@@ -41,7 +41,7 @@ func parse(data []byte, f Format, props map[string]string, file string) (*Server
 		return nil, nil, wrap(file, err)
 	}
 	in := &interp{file: file}
-	s := &Server{Container: Container{Name: "default"}}
+	s := &Server{Container: Container{Name: "default"}, Endpoints: Endpoints{MetricsAuth: true}}
 	if err := in.root(root, s); err != nil {
 		return nil, nil, err
 	}
@@ -284,9 +284,126 @@ func (in *interp) container(e *element, ctr *Container) error {
 		case "serialization":
 			in.warn(c.line, "<serialization> ignored: hotgrid stores bytes in the clients' media types")
 		case "security":
-			return in.errf(c.line, "<security> in <cache-container> is not supported yet (authorization comes with the security work)")
+			auth, err := in.containerSecurity(c)
+			if err != nil {
+				return err
+			}
+			ctr.Authorization = auth
 		default:
 			return in.unsupported(c, e)
+		}
+	}
+	return nil
+}
+
+// containerSecurity reads cache-container/security/authorization: the
+// role mapper and the roles.
+func (in *interp) containerSecurity(e *element) (*Authorization, error) {
+	a := in.attrs(e)
+	a.ignore("cache-size", "cache-timeout")
+	if err := a.done(); err != nil {
+		return nil, err
+	}
+	var auth *Authorization
+	for _, c := range e.children {
+		if c.name != "authorization" {
+			return nil, in.unsupported(c, e)
+		}
+		auth = &Authorization{}
+		a := in.attrs(c)
+		a.ignore("audit-logger", "group-only-mapping")
+		if err := a.done(); err != nil {
+			return nil, err
+		}
+		for _, r := range c.children {
+			switch r.name {
+			case "identity-role-mapper", "cluster-role-mapper", "common-name-role-mapper":
+				auth.Mapper = strings.TrimSuffix(r.name, "-role-mapper")
+			case "role", "roles":
+				if err := in.roles(r, auth); err != nil {
+					return nil, err
+				}
+			case "cluster-permission-mapper", "custom-role-mapper", "custom-permission-mapper":
+				return nil, in.errf(r.line, "<%s> is not supported", r.name)
+			default:
+				return nil, in.unsupported(r, c)
+			}
+		}
+	}
+	return auth, nil
+}
+
+// roles reads role elements (XML) or a roles map (JSON/YAML:
+// roles: {name: {permissions: [...]}}).
+func (in *interp) roles(r *element, auth *Authorization) error {
+	if r.name == "roles" {
+		for _, named := range r.children {
+			if err := in.role(named, named.name, auth); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return in.role(r, "", auth)
+}
+
+func (in *interp) role(r *element, name string, auth *Authorization) error {
+	a := in.attrs(r)
+	if v, ok := a.str("name"); ok {
+		name = v
+	}
+	perms, _ := a.str("permissions")
+	a.ignore("description")
+	if err := a.done(); err != nil {
+		return err
+	}
+	for _, c := range r.children { // JSON/YAML list form
+		if c.name == "permissions" {
+			if v, ok := c.attrs["#text"]; ok {
+				perms += " " + v.value
+			}
+			for _, p := range c.children {
+				if v, ok := p.attrs["#text"]; ok {
+					perms += " " + v.value
+				}
+			}
+		}
+	}
+	if name == "" {
+		return in.errf(r.line, "a role needs a name")
+	}
+	auth.Roles = append(auth.Roles, RoleDef{Name: name, Permissions: strings.TrimSpace(perms)})
+	return nil
+}
+
+// cacheSecurity reads a cache's security/authorization element.
+func (in *interp) cacheSecurity(e *element, c *Cache) error {
+	for _, ch := range e.children {
+		if ch.name != "authorization" {
+			return in.unsupported(ch, e)
+		}
+		a := in.attrs(ch)
+		enabled := true
+		a.bool("enabled", &enabled)
+		c.Authorization.Disabled = !enabled
+		if v, ok := a.str("roles"); ok {
+			c.Authorization.Roles = strings.Fields(strings.ReplaceAll(v, ",", " "))
+		}
+		if err := a.done(); err != nil {
+			return err
+		}
+		for _, r := range ch.children { // JSON/YAML: roles: [a, b]
+			if r.name != "roles" {
+				return in.unsupported(r, ch)
+			}
+			if v, ok := r.attrs["#text"]; ok {
+				c.Authorization.Roles = append(c.Authorization.Roles, strings.Fields(v.value)...)
+			}
+			for _, x := range r.children {
+				if v, ok := x.attrs["#text"]; ok {
+					c.Authorization.Roles = append(c.Authorization.Roles, v.value)
+				}
+			}
 		}
 	}
 	return nil
@@ -417,7 +534,10 @@ func (in *interp) cache(e *element, name string, mode CacheMode, tmpl bool) (*Ca
 		case "persistence":
 			err = in.persistence(ch, c)
 			set("persistence", err == nil)
-		case "security", "backups", "backup-for", "groups", "custom-interceptors":
+		case "security":
+			err = in.cacheSecurity(ch, c)
+			set("authorization", err == nil)
+		case "backups", "backup-for", "groups", "custom-interceptors":
 			err = in.errf(ch.line, "<%s> in a cache is not supported yet", ch.name)
 		case "aliases":
 			for _, al := range ch.children {
@@ -799,9 +919,22 @@ func (in *interp) realm(e *element, s *Server) error {
 				}
 			}
 			realm.Properties = pr
-		case "server-identities", "truststore-realm", "ldap-realm", "token-realm", "kerberos-realm",
+		case "server-identities":
+			t, err := in.serverIdentities(c)
+			if err != nil {
+				return err
+			}
+			realm.TLS = t
+		case "truststore-realm":
+			a := in.attrs(c)
+			a.ignore("name")
+			if err := a.done(); err != nil {
+				return err
+			}
+			realm.TruststoreRealm = true
+		case "ldap-realm", "token-realm", "kerberos-realm",
 			"local-realm", "distributed-realm", "filesystem-realm", "aggregate-realm", "jdbc-realm":
-			return in.errf(c.line, "<%s> is not supported yet", c.name)
+			return in.errf(c.line, "<%s> is not supported: hotgrid authenticates with properties realms and client certificates", c.name)
 		default:
 			return in.unsupported(c, e)
 		}
@@ -810,11 +943,60 @@ func (in *interp) realm(e *element, s *Server) error {
 	return nil
 }
 
+// serverIdentities reads server-identities/ssl: keystore, truststore and
+// engine.
+func (in *interp) serverIdentities(e *element) (*ServerTLS, error) {
+	t := &ServerTLS{}
+	for _, c := range e.children {
+		if c.name != "ssl" {
+			return nil, in.errf(c.line, "<%s> in <server-identities> is not supported: hotgrid has TLS identities only", c.name)
+		}
+		for _, k := range c.children {
+			a := in.attrs(k)
+			switch k.name {
+			case "keystore":
+				t.Keystore.Path, _ = a.str("path")
+				t.Keystore.RelativeTo, _ = a.str("relative-to")
+				t.KeystorePassword, _ = a.str("password")
+				if v, ok := a.str("keystore-password"); ok {
+					t.KeystorePassword = v
+				}
+				t.Alias, _ = a.str("alias")
+				a.ignore("key-password", "provider", "type", "generate-self-signed-certificate-host")
+				if t.Keystore.Path == "" {
+					return nil, in.errf(k.line, "<keystore> needs a path")
+				}
+			case "truststore":
+				t.Truststore.Path, _ = a.str("path")
+				t.Truststore.RelativeTo, _ = a.str("relative-to")
+				t.TruststorePassword, _ = a.str("password")
+				a.ignore("provider", "type")
+			case "engine":
+				if v, ok := a.str("enabled-protocols"); ok {
+					t.Protocols = strings.Fields(strings.ReplaceAll(v, ",", " "))
+				}
+				a.ignore("enabled-ciphersuites", "enabled-ciphersuites-tls13")
+			default:
+				return nil, in.unsupported(k, c)
+			}
+			if err := a.done(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if t.Keystore.Path == "" {
+		return nil, in.errf(e.line, "<server-identities> needs <ssl><keystore path=…/></ssl>")
+	}
+	return t, nil
+}
+
 func (in *interp) endpoints(e *element, s *Server) error {
 	a := in.attrs(e)
 	s.Endpoints.SocketBinding, _ = a.str("socket-binding")
 	s.Endpoints.SecurityRealm, _ = a.str("security-realm")
-	a.ignore("io-threads", "idle-timeout", "receive-buffer-size", "send-buffer-size", "tcp-keepalive", "tcp-nodelay", "admin", "metrics-auth")
+	a.bool("require-ssl-client-auth", &s.Endpoints.RequireClientCert)
+	a.bool("metrics-auth", &s.Endpoints.MetricsAuth)
+	a.ignore("io-threads", "idle-timeout", "receive-buffer-size", "send-buffer-size", "tcp-keepalive", "tcp-nodelay", "admin")
 	if err := a.done(); err != nil {
 		return err
 	}
@@ -845,12 +1027,69 @@ func (in *interp) endpoints(e *element, s *Server) error {
 		if err := a.done(); err != nil {
 			return err
 		}
-		if len(c.children) > 0 {
-			return in.errf(c.children[0].line, "<%s> in <%s> is not supported yet", c.children[0].name, c.name)
+		a.ignore("security-realm")
+		for _, ch := range c.children {
+			if err := in.connectorChild(ch, c, &conn, s); err != nil {
+				return err
+			}
 		}
 		s.Endpoints.Connectors = append(s.Endpoints.Connectors, conn)
 	}
 	return nil
+}
+
+// connectorChild reads a connector's authentication and encryption
+// elements.
+func (in *interp) connectorChild(ch, parent *element, conn *Connector, s *Server) error {
+	a := in.attrs(ch)
+	switch ch.name {
+	case "authentication":
+		a.ignore("security-realm")
+		if v, ok := a.str("mechanisms"); ok { // rest-connector
+			conn.Mechanisms = strings.Fields(strings.ReplaceAll(v, ",", " "))
+		}
+		for _, sc := range ch.children {
+			sa := in.attrs(sc)
+			switch sc.name {
+			case "sasl":
+				if v, ok := sa.str("mechanisms"); ok {
+					conn.Mechanisms = strings.Fields(strings.ReplaceAll(v, ",", " "))
+				}
+				conn.ServerName, _ = sa.str("server-name")
+				if v, ok := sa.str("qop"); ok && !strings.EqualFold(strings.TrimSpace(v), "auth") {
+					return in.errf(sc.line, "sasl qop %q is not supported: only auth (use TLS for integrity and confidentiality)", v)
+				}
+				sa.ignore("strength", "policy")
+			default:
+				return in.unsupported(sc, ch)
+			}
+			if err := sa.done(); err != nil {
+				return err
+			}
+		}
+	case "encryption":
+		var req bool
+		if a.bool("require-ssl-client-auth", &req) && req {
+			s.Endpoints.RequireClientCert = true
+		}
+		a.ignore("security-realm", "client-auth")
+		for _, sc := range ch.children {
+			if sc.name != "sni" {
+				return in.unsupported(sc, ch)
+			}
+			sa := in.attrs(sc)
+			var sni SNI
+			sni.HostName, _ = sa.str("host-name")
+			sni.SecurityRealm, _ = sa.str("security-realm")
+			if err := sa.done(); err != nil {
+				return err
+			}
+			s.Endpoints.SNI = append(s.Endpoints.SNI, sni)
+		}
+	default:
+		return in.errf(ch.line, "<%s> in <%s> is not supported", ch.name, parent.name)
+	}
+	return a.done()
 }
 
 // ParseSize reads a byte quantity: a number of bytes, or a number with a
