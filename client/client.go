@@ -6,6 +6,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,12 @@ type Options struct {
 	// KeyMediaType and ValueMediaType are sent with every request (2.8+);
 	// empty means none.
 	KeyMediaType, ValueMediaType string
+	// User and Password, when User is set, authenticate every connection
+	// with Mechanism: PLAIN or SCRAM-SHA-1/256/384/512 (default
+	// SCRAM-SHA-256, as the Java client).
+	User, Password, Mechanism string
+	// TLS, when set, wraps every connection (the client offers ALPN "HR").
+	TLS *tls.Config
 }
 
 // ErrCacheNotFound matches a server error for a missing cache.
@@ -147,7 +154,28 @@ func (c *Client) connFor(ctx context.Context, addr string) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotrod: dial %s: %w", addr, err)
 	}
+	if c.opts.TLS != nil {
+		cfg := c.opts.TLS.Clone()
+		if cfg.NextProtos == nil {
+			cfg.NextProtos = []string{"HR"}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("hotrod: tls handshake with %s: %w", addr, err)
+		}
+		nc = tc
+	}
 	cn := newConn(c, nc)
+	if c.opts.User != "" {
+		if err := cn.authenticate(ctx); err != nil {
+			cn.close(err)
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	c.pools[addr] = append(c.pools[addr], cn)
 	c.mu.Unlock()

@@ -213,6 +213,9 @@ func (f *frameReader) body(req, op, status byte, scratch []byte) []byte {
 		for n := f.vint(); n > 0 && f.err == nil; n-- {
 			f.field()
 		}
+	case wire.OpAuth:
+		f.byte()
+		f.field()
 	case wire.OpIterationNext:
 		if ok {
 			f.field() // finished segments
