@@ -11,6 +11,7 @@ import (
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/hotrod/wire"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // exec runs a server task. Only the admin tasks (@@cache@…) exist here.
@@ -19,6 +20,17 @@ func (c *conn) exec(ctx context.Context, cc cache.Cache) {
 	params := make(map[string]string, len(c.req.params))
 	for _, p := range c.req.params {
 		params[string(p.key)] = string(p.value)
+	}
+	perm := authz.Exec
+	switch task {
+	case "@@cache@create", "@@cache@getorcreate", "@@cache@remove":
+		perm = authz.Create
+	case "@@cache@names":
+		perm = authz.None
+	}
+	if err := c.srv.mgr.Authorize(ctx, perm); err != nil {
+		c.failErr(err)
+		return
 	}
 	result, err := c.srv.adminTask(task, params)
 	if err != nil {

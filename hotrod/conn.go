@@ -50,6 +50,8 @@ type conn struct {
 	iterIDs     []string
 	flusherOnce sync.Once
 
+	auth authState
+
 	localTopo Topology
 	closed    chan struct{} // closed when the connection ends
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/encoding"
 	"github.com/hotgrid/hotgrid/hotrod/wire"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // supportedOps is the request op list a 3.0+ ping reply advertises.
@@ -31,15 +32,16 @@ func cacheNotFound(name string) string {
 // execute runs the decoded request in c.req and queues its response.
 func (c *conn) execute(ctx context.Context) {
 	r := &c.req
+	ctx, ok := c.authorize(ctx)
+	if !ok {
+		return
+	}
 	switch r.op {
 	case wire.OpAuthMechList:
-		b := c.out.lock()
-		b = c.header(b, wire.StatusSuccess, nil)
-		b = wire.AppendVInt(b, 0)
-		c.out.unlock(b)
+		c.authMechList()
 		return
 	case wire.OpAuth:
-		c.fail(wire.StatusServerError, "ISPN006015: Authentication is not enabled on this endpoint")
+		c.authenticate(ctx)
 		return
 	}
 	cc, err := c.resolveCache(r.cacheName)
@@ -88,6 +90,10 @@ func (c *conn) execute(ctx context.Context) {
 		b = wire.AppendVLong(b, n)
 		c.out.unlock(b)
 	case wire.OpStats:
+		if err := cache.Authorize(ctx, cc, authz.Monitor); err != nil {
+			c.failErr(err)
+			return
+		}
 		c.stats(cc)
 	case wire.OpPutAll:
 		c.putAll(ctx, cc)
@@ -98,6 +104,10 @@ func (c *conn) execute(ctx context.Context) {
 	case wire.OpExec:
 		c.exec(ctx, cc)
 	case wire.OpAddClientListener:
+		if err := cache.Authorize(ctx, cc, authz.Listen); err != nil {
+			c.failErr(err)
+			return
+		}
 		c.addListener(ctx, cc)
 	case wire.OpRemoveClientListener:
 		c.removeListener(cc)

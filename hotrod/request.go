@@ -58,6 +58,9 @@ type request struct {
 	filterSet   bool
 	metadata    bool
 	iterationID []byte
+	// mech and saslResponse are an AUTH request's mechanism (empty to
+	// continue an exchange) and SASL response.
+	mech, saslResponse []byte
 }
 
 // protocolError is a decoding failure the server answers with an error
@@ -337,10 +340,10 @@ func decodeBody(d *wire.Decoder, r *request) error {
 	case wire.OpIterationNext, wire.OpIterationEnd:
 		r.iterationID, err = d.Bytes("iteration id")
 	case wire.OpAuth:
-		if _, err = d.Bytes("mechanism"); err != nil {
+		if r.mech, err = d.Bytes("mechanism"); err != nil {
 			return err
 		}
-		_, err = d.Bytes("sasl response")
+		r.saslResponse, err = d.Bytes("sasl response")
 	default:
 		return errUnknownOp
 	}

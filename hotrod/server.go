@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/security"
 )
 
 // Member is a server address advertised to clients in topology updates.
@@ -48,6 +49,9 @@ type Options struct {
 	MaxRequestSize int
 	// ServerVersion is reported by admin tasks and REST; informational.
 	ServerVersion string
+	// Guard, when set, requires SASL authentication before any operation
+	// but PING, AUTH_MECH_LIST and AUTH.
+	Guard *security.Guard
 }
 
 // DefaultMaxRequestSize is the default bound on a declared length.

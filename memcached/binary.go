@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // Binary protocol magic bytes and header size.
@@ -60,17 +61,18 @@ const (
 
 // Binary response statuses.
 const (
-	stOK          = 0x0000
-	stNotFound    = 0x0001
-	stExists      = 0x0002
-	stTooLarge    = 0x0003
-	stInvalid     = 0x0004
-	stNotStored   = 0x0005
-	stNonNumeric  = 0x0006
-	stAuthError   = 0x0020
-	stUnknown     = 0x0081
-	stOutOfMemory = 0x0082
-	stInternal    = 0x0084
+	stOK           = 0x0000
+	stNotFound     = 0x0001
+	stExists       = 0x0002
+	stTooLarge     = 0x0003
+	stInvalid      = 0x0004
+	stNotStored    = 0x0005
+	stNonNumeric   = 0x0006
+	stAuthError    = 0x0020
+	stAuthContinue = 0x0021
+	stUnknown      = 0x0081
+	stOutOfMemory  = 0x0082
+	stInternal     = 0x0084
 )
 
 // statusText is the body memcached sends with an error status.
@@ -225,13 +227,22 @@ func (c *conn) binServerError(r *binReq, err error) {
 		c.binError(r, stOutOfMemory)
 		return
 	}
+	status := uint16(stInternal)
+	if errors.Is(err, authz.ErrDenied) || errors.Is(err, authz.ErrUnauthenticated) {
+		status = stAuthError
+	}
 	msg := err.Error()
-	c.binHeader(r, stInternal, 0, 0, len(msg), 0)
+	c.binHeader(r, status, 0, 0, len(msg), 0)
 	c.out = append(c.out, msg...)
 }
 
 // binaryCommand executes a well-formed request.
 func (c *conn) binaryCommand(ctx context.Context, r *binReq) error {
+	if !c.authenticated() && !binaryAllowedBeforeAuth(r.opcode) {
+		c.binError(r, stAuthError)
+		return nil
+	}
+	ctx = c.runContext(ctx)
 	switch r.opcode {
 	case opcNoop:
 		c.binOK(r, 0)
@@ -248,12 +259,8 @@ func (c *conn) binaryCommand(ctx context.Context, r *binReq) error {
 	case opcVerbosity:
 		c.binOK(r, 0)
 		return nil
-	case opcSASLList:
-		// No mechanism until authentication is configured.
-		c.binOK(r, 0)
-		return nil
-	case opcSASLAuth, opcSASLStep:
-		c.binError(r, stAuthError)
+	case opcSASLList, opcSASLAuth, opcSASLStep:
+		c.binSASL(ctx, r)
 		return nil
 	case opcConfigGet:
 		c.binConfigGet(r)

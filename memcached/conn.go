@@ -47,6 +47,8 @@ type conn struct {
 
 	ctr counters
 
+	auth authState
+
 	toks    [maxTokens][]byte
 	scratch []byte // decoded keys, concatenated values, numbers
 	keybuf  []byte

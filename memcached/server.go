@@ -25,6 +25,7 @@ import (
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/security"
 )
 
 // DefaultCache is the cache memcached clients use, as in Infinispan.
@@ -47,6 +48,10 @@ type Options struct {
 	Cache string
 	// MaxItemSize bounds a stored value; default 1 MiB like memcached.
 	MaxItemSize int
+	// Guard, when set, requires authentication: text connections first
+	// send "set <key> 0 0 <n>" with "<user> <password>" as data, binary
+	// connections use SASL.
+	Guard *security.Guard
 }
 
 // Server serves memcached connections.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // Text protocol limits, as memcached has them.
@@ -106,6 +107,10 @@ func (c *conn) textCommand(ctx context.Context, line, data []byte) (int, error) 
 		c.out = append(c.out, rError...)
 		return 0, nil
 	}
+	if !c.authenticated() {
+		return c.textAuth(ctx, n, data)
+	}
+	ctx = c.runContext(ctx)
 	switch string(c.toks[0]) {
 	case "get":
 		c.textGet(ctx, line, n, false, false)
@@ -173,6 +178,12 @@ func (c *conn) noreply(n int) bool {
 func (c *conn) serverError(err error) {
 	if errors.Is(err, cache.ErrContainerFull) {
 		c.out = append(c.out, rOutOfMem...)
+		return
+	}
+	if errors.Is(err, authz.ErrDenied) || errors.Is(err, authz.ErrUnauthenticated) {
+		c.out = append(c.out, "CLIENT_ERROR "...)
+		c.out = appendLine(c.out, err.Error())
+		c.out = append(c.out, rCRLF...)
 		return
 	}
 	c.out = append(c.out, "SERVER_ERROR "...)

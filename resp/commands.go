@@ -255,6 +255,11 @@ func (c *conn) execute(ctx context.Context, args [][]byte) {
 		c.out.err("ERR wrong number of arguments for '" + cmd.name + "' command")
 		return
 	}
+	if !c.authenticated() && !allowedBeforeAuth(cmd.name) {
+		c.multiErr = c.multi
+		c.out.err(errNoAuth)
+		return
+	}
 	if c.out.proto == 2 && (len(c.subs) > 0 || len(c.psubs) > 0) && cmd.flags&flagPubSub == 0 {
 		c.out.err("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
@@ -273,7 +278,7 @@ func (c *conn) execute(ctx context.Context, args [][]byte) {
 	}
 	c.lastCmd = cmd.name
 	c.curCmd.Store(cmd)
-	cmd.fn(c, ctx, args)
+	cmd.fn(c, c.runContext(ctx), args)
 }
 
 // unknownCommand formats Redis 7's reply to an unknown command.

@@ -59,6 +59,12 @@ type conn struct {
 	npsub   int
 	nmulti  int // -1 outside MULTI
 
+	// authCtx carries the authenticated subject; nil until AUTH succeeds
+	// on a node that requires authentication. user is its name, for
+	// CLIENT LIST (under infoMu).
+	authCtx context.Context
+	user    string
+
 	curCmd     atomic.Pointer[command] // for CLIENT LIST
 	lastActive atomic.Int64            // Unix ms of the last batch
 	lastCmd    string

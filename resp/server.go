@@ -56,6 +56,7 @@ import (
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/security"
 )
 
 // DefaultCache is the cache of database 0, as in Infinispan.
@@ -80,6 +81,9 @@ type Options struct {
 	DefaultCache string
 	// MaxRequestSize bounds a bulk argument; default 512 MiB.
 	MaxRequestSize int
+	// Guard, when set, requires AUTH (or HELLO … AUTH) before any other
+	// command.
+	Guard *security.Guard
 }
 
 // Server serves RESP connections.

@@ -90,26 +90,13 @@ const (
 	math32Max = 1<<31 - 1
 )
 
-// authenticate checks credentials. hotgrid has no RESP security realm yet,
-// so it behaves as Redis does without requirepass: the default user has no
-// password and accepts any.
-func (c *conn) authenticate(user, pass []byte) string {
-	if user == nil {
-		return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
-	}
-	if string(user) == "default" {
-		return ""
-	}
-	return "WRONGPASS invalid username-password pair or user is disabled."
-}
-
 func cmdAuth(c *conn, ctx context.Context, args [][]byte) {
 	var e string
 	switch len(args) {
 	case 2:
-		e = c.authenticate(nil, args[1])
+		e = c.authenticate(ctx, nil, args[1])
 	case 3:
-		e = c.authenticate(args[1], args[2])
+		e = c.authenticate(ctx, args[1], args[2])
 	default:
 		c.out.err(errSyntax)
 		return
@@ -140,7 +127,7 @@ func cmdHello(c *conn, ctx context.Context, args [][]byte) {
 	for i := 2; i < len(args); i++ {
 		switch {
 		case eq(args[i], "auth") && i+2 < len(args):
-			if e := c.authenticate(args[i+1], args[i+2]); e != "" {
+			if e := c.authenticate(ctx, args[i+1], args[i+2]); e != "" {
 				c.out.err(e)
 				return
 			}
@@ -156,6 +143,10 @@ func cmdHello(c *conn, ctx context.Context, args [][]byte) {
 			c.out.err(sanitize("ERR Syntax error in HELLO option '" + string(args[i]) + "'"))
 			return
 		}
+	}
+	if !c.authenticated() {
+		c.out.err(errNoAuthHello)
+		return
 	}
 	if setName {
 		c.infoMu.Lock()
@@ -204,7 +195,11 @@ func (c *conn) clientLine(self *conn) string {
 	c.infoMu.Lock()
 	name, lib, ver, db := c.name, c.libName, c.libVer, c.db
 	nsub, npsub, multi := c.nsub, c.npsub, c.nmulti
+	user := c.user
 	c.infoMu.Unlock()
+	if user == "" {
+		user = "default"
+	}
 	cmd := "NULL"
 	if p := c.curCmd.Load(); p != nil {
 		cmd = p.name
@@ -220,10 +215,10 @@ func (c *conn) clientLine(self *conn) string {
 		flags = "x"
 	}
 	now := time.Now()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=8 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=8 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		c.id, addrString(c.nc.RemoteAddr()), addrString(c.nc.LocalAddr()), name,
 		int64(now.Sub(c.created).Seconds()), int64(now.Sub(time.UnixMilli(c.lastActive.Load())).Seconds()),
-		flags, db, nsub, npsub, multi, minReadBuf, cmd, c.proto.Load(), lib, ver)
+		flags, db, nsub, npsub, multi, minReadBuf, cmd, user, c.proto.Load(), lib, ver)
 }
 
 func addrString(a net.Addr) string {

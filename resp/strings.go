@@ -16,7 +16,7 @@ const maxStringSize = 512 << 20
 
 // cacheErr answers a failure of the cache.
 func (c *conn) cacheErr(err error) {
-	c.out.err(sanitize("ERR " + err.Error()))
+	c.out.err(c.errorReply(err))
 }
 
 // db returns the selected database's cache, answering the error if there

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/encoding"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // caches serves /rest/v2/caches.
@@ -230,6 +231,11 @@ func (h *handler) listEntries(w http.ResponseWriter, r *http.Request, c cache.Ca
 	}
 	meta := q.Get("metadata") == "true"
 	cfg := c.Config()
+	// Check before the status goes out: a denial found while streaming
+	// could only cut the stream short.
+	if err := cache.Authorize(r.Context(), c, authz.BulkRead); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	var buf []byte

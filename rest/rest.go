@@ -18,6 +18,7 @@ import (
 	"github.com/hotgrid/hotgrid/backup"
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // InfinispanVersion is the Infinispan release whose REST API this package
@@ -96,6 +97,10 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case errors.Is(err, cache.ErrInvalidRequest):
 		status = http.StatusBadRequest
+	case errors.Is(err, authz.ErrDenied):
+		status = http.StatusForbidden
+	case errors.Is(err, authz.ErrUnauthenticated):
+		status = http.StatusUnauthorized
 	}
 	if status >= 500 {
 		h.log.Warn("rest request failed", "err", err)
@@ -143,7 +148,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isUpload(r, parts) {
 		r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxContentLength)
 	}
-	var err error
+	err := h.authorize(r, parts)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
 	switch parts[0] {
 	case "caches":
 		switch len(parts) {

@@ -20,6 +20,10 @@ Options:
       --resp-port N         also serve RESP alone on port N (no detection)
       --memcached-port N    also serve memcached alone on port N (no detection)
       --max-request-size N  largest length a request may declare, in bytes
+      --allow-unauthenticated
+                            serve without users on a non-loopback address
+                            (trusted networks only; without users a node
+                            otherwise binds to loopback only)
       --log-level LEVEL     debug, info, warn or error (default info)
   -h, --help                show this help
 `
@@ -49,6 +53,10 @@ func ParseFlags(args []string) (opts Options, logLevel string, err error) {
 				return opts, "", fmt.Errorf("-D%s: want name=value", prop)
 			}
 			opts.Properties[k] = v
+			continue
+		}
+		if arg == "--allow-unauthenticated" {
+			opts.AllowUnauthenticated = true
 			continue
 		}
 		name, value, hasValue := strings.Cut(arg, "=")

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Options struct {
 	// that protocol (no detection), like a connector with its own
 	// socket binding in the configuration.
 	RESPPort, MemcachedPort int
+	// AllowUnauthenticated lets a node without users serve on a
+	// non-loopback address (a trusted network); without it such a node
+	// refuses to start.
+	AllowUnauthenticated bool
 }
 
 // Node is a running hotgrid server.
@@ -58,6 +63,7 @@ type Node struct {
 	log  *slog.Logger
 	cfg  *config.Server
 	mgr  *cache.Manager
+	sec  *nodeSecurity
 	// backups runs REST backup and restore operations.
 	backups *backup.Jobs
 	hotrod  *hotrod.Server
@@ -79,7 +85,10 @@ type Node struct {
 
 	ready    chan struct{}
 	stopOnce sync.Once
-	wg       sync.WaitGroup
+	// stopCtx ends background work (certificate reloads) at shutdown.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // New reads the configuration and prepares a node; Start serves it.
@@ -132,6 +141,19 @@ func New(opts Options) (*Node, error) {
 		opts.Logger.Warn("configuration", "file", opts.ServerConfig, "warning", w.String())
 	}
 
+	n := &Node{
+		opts:    opts,
+		log:     opts.Logger,
+		cfg:     cfg,
+		ready:   make(chan struct{}),
+		pending: make(map[net.Conn]struct{}),
+	}
+	n.stopCtx, n.stopCancel = context.WithCancel(context.Background())
+	sec, err := n.setupSecurity(props, opts.ServerConfig == "")
+	if err != nil {
+		return nil, err
+	}
+	n.sec = sec
 	var stateDir string
 	if opts.ServerRoot != "" {
 		stateDir = filepath.Join(opts.ServerRoot, "data")
@@ -143,6 +165,7 @@ func New(opts Options) (*Node, error) {
 		Persistence: func(ctx context.Context, c *config.Cache) (cache.Persister, error) {
 			return openPersistence(ctx, stateDir, c, opts.Logger)
 		},
+		Authorization: sec.policy,
 	})
 	if err != nil {
 		return nil, err
@@ -151,24 +174,18 @@ func New(opts Options) (*Node, error) {
 	if stateDir != "" {
 		backupDir = filepath.Join(stateDir, "backups")
 	}
-	n := &Node{
-		opts:    opts,
-		log:     opts.Logger,
-		cfg:     cfg,
-		mgr:     mgr,
-		backups: backup.NewJobs(mgr, backupDir, Version, opts.Logger),
-		ready:   make(chan struct{}),
-		pending: make(map[net.Conn]struct{}),
-	}
+	n.mgr = mgr
+	n.backups = backup.NewJobs(mgr, backupDir, Version, opts.Logger)
 	n.hotrod = hotrod.NewServer(hotrod.Options{
 		Manager:        mgr,
 		Logger:         opts.Logger,
 		MaxRequestSize: opts.MaxRequestSize,
 		ServerVersion:  Version,
 		Topology:       n.topology,
+		Guard:          sec.guard,
 	})
-	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger})
-	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger})
+	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard})
+	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard})
 	// Order matters: binary magic bytes first, then HTTP request lines,
 	// then the text protocols. memcached claims only its lower-case
 	// commands with valid arguments; RESP claims arrays and any other
@@ -180,8 +197,13 @@ func New(opts Options) (*Node, error) {
 		{name: "resp", detect: resp.Detect, srv: n.resp},
 	}
 	n.httpLn = newConnListener()
+	handler, err := n.httpHandler()
+	if err != nil {
+		mgr.Close()
+		return nil, err
+	}
 	n.http = &http.Server{
-		Handler:           n.httpHandler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
@@ -235,6 +257,10 @@ func (n *Node) listenAddress() string {
 // accepts connections.
 func (n *Node) Start(ctx context.Context) error {
 	addr := n.listenAddress()
+	if host, _, _ := net.SplitHostPort(addr); n.sec.guard == nil && !isLoopback(host) && !n.opts.AllowUnauthenticated {
+		n.mgr.Close()
+		return errOpenNode(addr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		n.mgr.Close()
@@ -260,7 +286,17 @@ func (n *Node) Start(ctx context.Context) error {
 		n.mgr.Close()
 		return err
 	}
+	if n.sec.tls != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.sec.tls.Watch(n.stopCtx)
+		}()
+	}
 	close(n.ready)
+	if n.sec.guard == nil {
+		n.log.Warn("no users are defined: every endpoint serves without authentication (create one with `hotgrid user create`)")
+	}
 	n.log.Info(fmt.Sprintf("hotgrid %s started in %d ms", Version, time.Since(n.opts.Start).Milliseconds()),
 		"address", n.addr.String(), "caches", len(n.mgr.Names()), "pid", os.Getpid())
 	return nil
@@ -294,6 +330,7 @@ func (n *Node) acceptLoop(ctx context.Context) {
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	n.stopOnce.Do(func() {
+		n.stopCancel()
 		if n.ln != nil {
 			n.ln.Close()
 		}
@@ -364,6 +401,9 @@ func (n *Node) startDedicated(ctx context.Context) error {
 				l.Close()
 			}
 			return fmt.Errorf("listen on %s for %s: %w", addr, proto, err)
+		}
+		if n.sec.tls != nil {
+			ln = tls.NewListener(ln, n.sec.tls.TLSConfig())
 		}
 		n.dedicated[proto] = ln
 		n.log.Info("dedicated port", "protocol", proto, "address", ln.Addr().String())

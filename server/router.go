@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
@@ -68,37 +69,88 @@ func firstLine(p []byte) ([]byte, bool) {
 // route reads a connection's first bytes, offers them to each detector in
 // order, and hands the connection to the first that claims it. A
 // connection that no detector claims is closed and logged at debug level.
+// When the endpoint has TLS, every connection must start with a TLS
+// handshake (see routeTLS).
 func (n *Node) route(ctx context.Context, nc net.Conn) {
 	if !n.track(nc) {
 		nc.Close()
 		return
 	}
 	defer n.untrack(nc)
-	buf := make([]byte, 0, 512)
 	nc.SetReadDeadline(time.Now().Add(detectTimeout))
+	if n.sec.tls != nil {
+		n.routeTLS(ctx, nc)
+		return
+	}
+	n.detectAndServe(ctx, nc, nc)
+}
+
+// routeTLS completes the TLS handshake and serves the protocol ALPN chose
+// ("HR" Hot Rod, "RP" RESP, "MB" memcached, "h2" and "http/1.1" HTTP); a
+// client that offered no ALPN protocol has its decrypted stream detected as
+// on a plain port.
+func (n *Node) routeTLS(ctx context.Context, nc net.Conn) {
+	tc := tls.Server(nc, n.sec.tls.TLSConfig())
+	hctx, cancel := context.WithTimeout(ctx, detectTimeout)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		n.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		nc.Close()
+		return
+	}
+	var srv connServer
+	switch p := tc.ConnectionState().NegotiatedProtocol; p {
+	case "HR":
+		srv = n.hotrod
+	case "RP":
+		srv = n.resp
+	case "MB":
+		srv = n.mc
+	case "h2", "http/1.1":
+		nc.SetReadDeadline(time.Time{})
+		n.untrack(nc)
+		n.httpLn.deliver(tc) // a *tls.Conn, so net/http sees TLS and ALPN
+		return
+	default:
+		n.detectAndServe(ctx, nc, tc)
+		return
+	}
+	nc.SetReadDeadline(time.Time{})
+	n.untrack(nc)
+	if err := srv.ServeConn(ctx, tc, nil); err != nil {
+		n.log.Debug("connection closed", "protocol", tc.ConnectionState().NegotiatedProtocol, "remote", nc.RemoteAddr().String(), "err", err)
+	}
+}
+
+// detectAndServe reads the first bytes of stream (nc itself, or the TLS
+// connection over it) and serves the protocol they match; raw is the
+// tracked network connection.
+func (n *Node) detectAndServe(ctx context.Context, raw, stream net.Conn) {
+	buf := make([]byte, 0, 512)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		k, err := nc.Read(buf[len(buf):cap(buf)])
+		k, err := stream.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+k]
 		if len(buf) == 0 || (err != nil && k == 0) {
-			n.log.Debug("connection closed before its protocol was known", "remote", nc.RemoteAddr().String(), "err", err)
-			nc.Close()
+			n.log.Debug("connection closed before its protocol was known", "remote", raw.RemoteAddr().String(), "err", err)
+			stream.Close()
 			return
 		}
 		undecided := false
 		for _, d := range n.detectors {
 			match, more := d.detect(buf)
 			if match {
-				nc.SetReadDeadline(time.Time{})
-				n.untrack(nc)
+				raw.SetReadDeadline(time.Time{})
+				n.untrack(raw)
 				if d.srv == nil { // HTTP
-					n.httpLn.deliver(&prefixConn{Conn: nc, prefix: buf})
+					n.httpLn.deliver(&prefixConn{Conn: stream, prefix: buf})
 					return
 				}
-				if err := d.srv.ServeConn(ctx, nc, buf); err != nil {
-					n.log.Debug("connection closed", "protocol", d.name, "remote", nc.RemoteAddr().String(), "err", err)
+				if err := d.srv.ServeConn(ctx, stream, buf); err != nil {
+					n.log.Debug("connection closed", "protocol", d.name, "remote", raw.RemoteAddr().String(), "err", err)
 				}
 				return
 			}
@@ -109,8 +161,8 @@ func (n *Node) route(ctx context.Context, nc net.Conn) {
 		}
 		if !undecided || len(buf) >= detectMax {
 			n.log.Debug("connection closed: no protocol matches its first bytes",
-				"remote", nc.RemoteAddr().String(), "first", fmt.Sprintf("%q", buf[:min(len(buf), 32)]))
-			nc.Close()
+				"remote", raw.RemoteAddr().String(), "first", fmt.Sprintf("%q", buf[:min(len(buf), 32)]))
+			stream.Close()
 			return
 		}
 	}
@@ -149,6 +201,9 @@ type prefixConn struct {
 	net.Conn
 	prefix []byte
 }
+
+// NetConn returns the connection below, for security.TLSState.
+func (c *prefixConn) NetConn() net.Conn { return c.Conn }
 
 func (c *prefixConn) Read(p []byte) (int, error) {
 	if len(c.prefix) > 0 {
