@@ -3,6 +3,7 @@ package hotrod
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hotgrid/hotgrid/hotrod/wire"
 	"github.com/hotgrid/hotgrid/security"
@@ -54,8 +55,7 @@ func (c *conn) authMechList() {
 	c.out.unlock(b)
 }
 
-// authenticate runs one AUTH step. A request naming a mechanism starts a new
-// exchange; one with an empty mechanism continues the current one. The
+// authenticate runs one AUTH step. The
 // response's completed byte is 1 only when the server has nothing more to
 // send; a final SCRAM or DIGEST-MD5 message goes out with completed=0 and
 // the client, which checks it, ends the exchange (Infinispan's
@@ -67,7 +67,10 @@ func (c *conn) authenticate(ctx context.Context) {
 		return
 	}
 	r := &c.req
-	if len(r.mech) > 0 {
+	// A request naming a mechanism starts an exchange unless one with that
+	// mechanism is under way: the Node.js client names it on every step,
+	// and Infinispan's server continues its SASL server whatever the name.
+	if len(r.mech) > 0 && (c.auth.exchange == nil || !strings.EqualFold(c.auth.exchange.Mechanism(), string(r.mech))) {
 		x, err := g.StartSASL(string(r.mech), "hotrod", c.nc.RemoteAddr().String(), security.TLSState(c.nc))
 		if err != nil {
 			c.fail(wire.StatusServerError, "ELY05089: Unsupported or disallowed SASL mechanism "+string(r.mech))

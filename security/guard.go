@@ -191,6 +191,9 @@ type Exchange struct {
 	remote   string
 }
 
+// Mechanism is the exchange's SASL mechanism.
+func (x *Exchange) Mechanism() string { return x.srv.Mechanism() }
+
 // Step feeds the client's response. When done, subject is the
 // authenticated caller and challenge, if not nil, is the server's final
 // message. A failure is logged and delayed as Login's is.
