@@ -1,6 +1,7 @@
 """A Lithops map-reduce job on the localhost compute backend with hotgrid as
 its Infinispan (REST) storage backend; also exercises the storage API.
 Usage: python job.py CONFIG.yaml"""
+import copy
 import sys
 
 import lithops
@@ -18,6 +19,16 @@ def total(results):
 def main(config_path):
     with open(config_path) as f:
         config = yaml.safe_load(f)
+
+    # The node requires authentication: a wrong password is refused.
+    wrong = copy.deepcopy(config)
+    wrong["infinispan"]["password"] = "not-the-password"
+    try:
+        lithops.Storage(config=wrong).put_object("storage", "hotgrid/denied.txt", b"x")
+    except Exception as e:  # Lithops raises its own errors for a 401
+        print(f"wrong password refused: {type(e).__name__}")
+    else:
+        raise AssertionError("a wrong password was accepted")
 
     storage = lithops.Storage(config=config)
     storage.put_object("storage", "hotgrid/probe.txt", b"hello from lithops")
