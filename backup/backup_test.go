@@ -145,14 +145,14 @@ func TestJobs(t *testing.T) {
 	fill(t, m, "a", 20, cache.Write{})
 	js := NewJobs(m, t.TempDir(), "test", quiet)
 	defer js.Close()
-	j, err := js.StartBackup("b1", "", Resources{})
+	j, err := js.StartBackup(ctx, "b1", "", Resources{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.StartBackup("b1", "", Resources{}); !errors.Is(err, ErrExists) {
+	if _, err := js.StartBackup(ctx, "b1", "", Resources{}); !errors.Is(err, ErrExists) {
 		t.Fatalf("second backup with the same name: %v", err)
 	}
-	if _, err := js.StartBackup("../etc", "", Resources{}); err == nil {
+	if _, err := js.StartBackup(ctx, "../etc", "", Resources{}); err == nil {
 		t.Fatal("a path as backup name was accepted")
 	}
 	if err := j.Wait(ctx); err != nil {
@@ -164,7 +164,7 @@ func TestJobs(t *testing.T) {
 	m2 := manager(t)
 	js2 := NewJobs(m2, t.TempDir(), "test", quiet)
 	defer js2.Close()
-	r, err := js2.StartRestore("r1", j.Path, false, Resources{})
+	r, err := js2.StartRestore(ctx, "r1", j.Path, false, Resources{})
 	if err != nil {
 		t.Fatal(err)
 	}

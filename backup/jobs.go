@@ -115,9 +115,19 @@ func checkName(name string) error {
 	return nil
 }
 
+// jobContext is the context a job runs with: the values of ctx (the
+// requester's authorization subject, so the job reads and writes only what
+// its requester may) and the cancellation of the registry, not of the
+// request that started it.
+func (js *Jobs) jobContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(js.ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
 // StartBackup begins archiving the selected caches to dir/NAME/NAME.zip
-// (dir "" means the registry's directory).
-func (js *Jobs) StartBackup(name, dir string, res Resources) (*Job, error) {
+// (dir "" means the registry's directory), as the subject ctx carries.
+func (js *Jobs) StartBackup(ctx context.Context, name, dir string, res Resources) (*Job, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -139,9 +149,11 @@ func (js *Jobs) StartBackup(name, dir string, res Resources) (*Job, error) {
 	j := &Job{Name: name, Path: filepath.Join(dir, name, name+".zip"), Started: time.Now(), done: make(chan struct{})}
 	js.backups[name] = j
 	js.wg.Add(1)
+	jctx, cancel := js.jobContext(ctx)
 	go func() {
 		defer js.wg.Done()
-		j.err = js.writeArchive(j, res)
+		defer cancel()
+		j.err = js.writeArchive(jctx, j, res)
 		j.finished = time.Now()
 		if j.err != nil {
 			js.log.Error("backup failed", "name", name, "err", j.err)
@@ -156,7 +168,7 @@ func (js *Jobs) StartBackup(name, dir string, res Resources) (*Job, error) {
 
 // writeArchive writes to a temporary file renamed into place once complete,
 // so a finished archive is never a partial one.
-func (js *Jobs) writeArchive(j *Job, res Resources) error {
+func (js *Jobs) writeArchive(ctx context.Context, j *Job, res Resources) error {
 	if err := os.MkdirAll(filepath.Dir(j.Path), 0o755); err != nil {
 		return fmt.Errorf("backup %s: %w", j.Name, err)
 	}
@@ -165,7 +177,7 @@ func (js *Jobs) writeArchive(j *Job, res Resources) error {
 	if err != nil {
 		return fmt.Errorf("backup %s: %w", j.Name, err)
 	}
-	err = Write(js.ctx, js.mgr, f, res, js.serverVersion, &j.Progress)
+	err = Write(ctx, js.mgr, f, res, js.serverVersion, &j.Progress)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -222,9 +234,10 @@ func (js *Jobs) RemoveBackup(name string) error {
 	return nil
 }
 
-// StartRestore restores the archive at path. With own set the registry
-// deletes the file when the restore is removed (an uploaded archive).
-func (js *Jobs) StartRestore(name, path string, own bool, res Resources) (*Job, error) {
+// StartRestore restores the archive at path, as the subject ctx carries.
+// With own set the registry deletes the file when the restore is removed
+// (an uploaded archive).
+func (js *Jobs) StartRestore(ctx context.Context, name, path string, own bool, res Resources) (*Job, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -236,9 +249,11 @@ func (js *Jobs) StartRestore(name, path string, own bool, res Resources) (*Job, 
 	j := &Job{Name: name, Path: path, Started: time.Now(), done: make(chan struct{}), tempFile: own}
 	js.restores[name] = j
 	js.wg.Add(1)
+	jctx, cancel := js.jobContext(ctx)
 	go func() {
 		defer js.wg.Done()
-		j.err = js.restoreArchive(j, res)
+		defer cancel()
+		j.err = js.restoreArchive(jctx, j, res)
 		j.finished = time.Now()
 		if j.err != nil {
 			js.log.Error("restore failed", "name", name, "err", j.err)
@@ -251,7 +266,7 @@ func (js *Jobs) StartRestore(name, path string, own bool, res Resources) (*Job, 
 	return j, nil
 }
 
-func (js *Jobs) restoreArchive(j *Job, res Resources) error {
+func (js *Jobs) restoreArchive(ctx context.Context, j *Job, res Resources) error {
 	f, err := os.Open(j.Path)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", j.Name, err)
@@ -261,7 +276,7 @@ func (js *Jobs) restoreArchive(j *Job, res Resources) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", j.Name, err)
 	}
-	if _, err := Restore(js.ctx, js.mgr, f, st.Size(), res, &j.Progress); err != nil {
+	if _, err := Restore(ctx, js.mgr, f, st.Size(), res, &j.Progress); err != nil {
 		return fmt.Errorf("restore %s: %w", j.Name, err)
 	}
 	return nil

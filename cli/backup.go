@@ -22,8 +22,8 @@ type restClient struct {
 	hc   *http.Client
 }
 
-func newRESTClient(server string) *restClient {
-	return &restClient{base: "http://" + server + "/rest/v2/container", hc: &http.Client{}}
+func newRESTClient(c connection) *restClient {
+	return &restClient{base: c.baseURL() + "/rest/v2/container", hc: c.httpClient()}
 }
 
 func (rc *restClient) do(ctx context.Context, method, path, ctype string, body io.Reader) (*http.Response, error) {
@@ -112,7 +112,7 @@ func cachesJSON(caches string) map[string]any {
 
 // backupCmd creates a backup on the node, downloads it to out and removes
 // the node's copy.
-func backupCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout, stderr io.Writer) error {
+func backupCmd(ctx context.Context, conn connection, w []string, o cmdOpts, stdout, stderr io.Writer) error {
 	if len(w) != 2 {
 		return usageError("usage: backup NAME [--out FILE] [--caches A,B]")
 	}
@@ -121,7 +121,7 @@ func backupCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout
 	if file == "" {
 		file = name + ".zip"
 	}
-	rc := newRESTClient(server)
+	rc := newRESTClient(conn)
 	body, _ := json.Marshal(map[string]any{"resources": cachesJSON(o.caches)})
 	path := "/backups/" + url.PathEscape(name)
 	if err := rc.start(ctx, "backup "+name, path, "application/json", bytes.NewReader(body)); err != nil {
@@ -152,7 +152,7 @@ func backupCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout
 }
 
 // restoreCmd uploads an archive and waits for the node to restore it.
-func restoreCmd(ctx context.Context, server string, w []string, o cmdOpts, stdout, stderr io.Writer) error {
+func restoreCmd(ctx context.Context, conn connection, w []string, o cmdOpts, stdout, stderr io.Writer) error {
 	if len(w) != 2 {
 		return usageError("usage: restore FILE [--name NAME] [--caches A,B]")
 	}
@@ -190,7 +190,7 @@ func restoreCmd(ctx context.Context, server string, w []string, o cmdOpts, stdou
 		}()
 		pw.CloseWithError(err)
 	}()
-	rc := newRESTClient(server)
+	rc := newRESTClient(conn)
 	path := "/restores/" + url.PathEscape(name)
 	t0 := time.Now()
 	if err := rc.start(ctx, "restore "+name, path, mw.FormDataContentType(), pr); err != nil {

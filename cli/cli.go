@@ -42,6 +42,12 @@ Commands:
 Options:
   --server HOST:PORT   server address (default 127.0.0.1:11222)
   --cache NAME         cache to use (default: the server's default cache)
+  --user NAME          authenticate as NAME (Hot Rod SCRAM-SHA-256, REST
+                       Digest); the password comes from --password or the
+                       HOTGRID_PASSWORD environment variable
+  --password PASS      the user's password (prefer HOTGRID_PASSWORD: a
+                       command line is visible to other local users)
+  --tls-ca FILE        connect with TLS, trusting the PEM certificates in FILE
 `
 
 // Run runs the CLI with args (without the "cli" word) and returns the exit
@@ -58,6 +64,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "")
 	caches := fs.String("caches", "", "")
 	opName := fs.String("name", "", "")
+	user := fs.String("user", "", "")
+	password := fs.String("password", "", "")
+	tlsCA := fs.String("tls-ca", "", "")
 	// Flags may come before or after the command words.
 	var words []string
 	rest := args
@@ -81,6 +90,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o := cmdOpts{*lifespan, *maxIdle, *template, *file, *out, *caches, *opName}
+	conn, err := connectOptions(*server, *user, *password, *tlsCA)
+	if err != nil {
+		fmt.Fprintf(stderr, "hotgrid cli: %v\n", err)
+		return 2
+	}
 	switch words[0] {
 	case "backup", "restore":
 		// Long operations over REST: no overall timeout, progress on
@@ -89,7 +103,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if words[0] == "restore" {
 			run = restoreCmd
 		}
-		if err := run(ctx, *server, words, o, stdout, stderr); err != nil {
+		if err := run(ctx, conn, words, o, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "hotgrid cli: %v\n", err)
 			var ue usageError
 			if errors.As(err, &ue) {
@@ -101,7 +115,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cl, err := client.New(ctx, client.Options{Servers: []string{*server}, KeyMediaType: "text/plain", ValueMediaType: "text/plain"})
+	cl, err := client.New(ctx, client.Options{Servers: []string{*server}, KeyMediaType: "text/plain", ValueMediaType: "text/plain",
+		User: conn.user, Password: conn.password, TLS: conn.tls})
 	if err != nil {
 		fmt.Fprintf(stderr, "hotgrid cli: %v\n", err)
 		return 1

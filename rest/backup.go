@@ -76,7 +76,7 @@ func (h *handler) backups(w http.ResponseWriter, r *http.Request, sub []string) 
 		if err := decodeOptionalJSON(r, &req); err != nil {
 			return err
 		}
-		if _, err := js.StartBackup(name, req.Directory, req.resources()); err != nil {
+		if _, err := js.StartBackup(r.Context(), name, req.Directory, req.resources()); err != nil {
 			return jobError(err)
 		}
 		w.WriteHeader(http.StatusAccepted)
@@ -225,7 +225,7 @@ func (h *handler) startRestore(w http.ResponseWriter, r *http.Request, name stri
 		}
 		path = req.Location
 	}
-	if _, err := js.StartRestore(name, path, own, req.resources()); err != nil {
+	if _, err := js.StartRestore(r.Context(), name, path, own, req.resources()); err != nil {
 		if own {
 			os.Remove(path)
 		}

@@ -119,57 +119,20 @@ func directiveName(d int) string {
 // rejected; unknown directives are ignored.
 func parseDigest(s string) (digestParams, error) {
 	var p digestParams
-	i := 0
-	for {
-		// Empty list elements and whitespace between elements.
-		for i < len(s) && (s[i] == ',' || isSpace(s[i])) {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		start := i
-		for i < len(s) && isTchar(s[i]) {
-			i++
-		}
-		name := s[start:i]
-		if name == "" {
-			return p, fmt.Errorf("%w: expected a directive name at offset %d", errMalformed, i)
-		}
-		i = skipSpace(s, i)
-		if i == len(s) || s[i] != '=' {
-			return p, fmt.Errorf("%w: expected '=' at offset %d", errMalformed, i)
-		}
-		i = skipSpace(s, i+1)
-		var value string
-		if i < len(s) && s[i] == '"' {
-			var err error
-			if value, i, err = quotedString(s, i); err != nil {
-				return p, err
-			}
-		} else {
-			start = i
-			for i < len(s) && isTchar(s[i]) {
-				i++
-			}
-			if i == start {
-				return p, fmt.Errorf("%w: expected a value at offset %d", errMalformed, i)
-			}
-			value = s[start:i]
-		}
-		i = skipSpace(s, i)
-		if i < len(s) && s[i] != ',' {
-			return p, fmt.Errorf("%w: expected ',' at offset %d", errMalformed, i)
-		}
+	err := forEachParam(s, func(name, value string) error {
 		d := digestDirective(name)
 		if d == 0 {
-			continue
+			return nil
 		}
 		if p.seen&d != 0 {
-			return p, fmt.Errorf("%w: duplicate %s", errMalformed, directiveName(d))
+			return fmt.Errorf("%w: duplicate %s", errMalformed, directiveName(d))
 		}
 		p.seen |= d
 		p.set(d, value)
+		return nil
+	})
+	if err != nil {
+		return p, err
 	}
 	if p.seen&dUsernameStar != 0 {
 		return p, fmt.Errorf("%w: username* is not supported", errMalformed)
@@ -178,6 +141,58 @@ func parseDigest(s string) (digestParams, error) {
 		return p, fmt.Errorf("%w: missing %s", errMalformed, directiveName(missing))
 	}
 	return p, nil
+}
+
+// forEachParam walks an auth-param list (name=token or name="quoted",
+// comma-separated, empty elements allowed), calling fn for each; it stops
+// at the first syntax error or error from fn.
+func forEachParam(s string, fn func(name, value string) error) error {
+	i := 0
+	for {
+		// Empty list elements and whitespace between elements.
+		for i < len(s) && (s[i] == ',' || isSpace(s[i])) {
+			i++
+		}
+		if i == len(s) {
+			return nil
+		}
+		start := i
+		for i < len(s) && isTchar(s[i]) {
+			i++
+		}
+		name := s[start:i]
+		if name == "" {
+			return fmt.Errorf("%w: expected a directive name at offset %d", errMalformed, i)
+		}
+		i = skipSpace(s, i)
+		if i == len(s) || s[i] != '=' {
+			return fmt.Errorf("%w: expected '=' at offset %d", errMalformed, i)
+		}
+		i = skipSpace(s, i+1)
+		var value string
+		if i < len(s) && s[i] == '"' {
+			var err error
+			if value, i, err = quotedString(s, i); err != nil {
+				return err
+			}
+		} else {
+			start = i
+			for i < len(s) && isTchar(s[i]) {
+				i++
+			}
+			if i == start {
+				return fmt.Errorf("%w: expected a value at offset %d", errMalformed, i)
+			}
+			value = s[start:i]
+		}
+		i = skipSpace(s, i)
+		if i < len(s) && s[i] != ',' {
+			return fmt.Errorf("%w: expected ',' at offset %d", errMalformed, i)
+		}
+		if err := fn(name, value); err != nil {
+			return err
+		}
+	}
 }
 
 // quotedString reads the quoted-string starting at s[i] == '"' and returns
