@@ -393,7 +393,7 @@ func (c *conn) cache() (cache.Cache, error) {
 	if c.cc != nil && gen == c.ccGen {
 		return c.cc, nil
 	}
-	cc, err := c.srv.database(c.db)
+	cc, err := c.srv.database(c.runContext(context.Background()), c.db)
 	if err != nil {
 		return nil, err
 	}

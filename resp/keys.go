@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // Value kinds (cache.Metadata.Kind) of the RESP data types. 0 is a plain
@@ -511,8 +513,12 @@ func cmdCopy(c *conn, ctx context.Context, args [][]byte) {
 				c.out.err(errNotInt)
 				return
 			}
-			d, err := c.srv.database(int(n))
-			if err != nil {
+			d, err := c.srv.database(ctx, int(n))
+			switch {
+			case errors.Is(err, authz.ErrDenied):
+				c.out.err(c.errorReply(err))
+				return
+			case err != nil:
 				c.out.err(err.Error())
 				return
 			}

@@ -57,6 +57,7 @@ import (
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/connset"
 	"github.com/hotgrid/hotgrid/security"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // DefaultCache is the cache of database 0, as in Infinispan.
@@ -139,7 +140,8 @@ func NewServer(opts Options) *Server {
 	}
 	s.pubsub.init()
 	s.waiters.init()
-	if _, err := s.database(0); err != nil {
+	// The node itself creates respCache, whoever connects first.
+	if _, err := s.database(authz.WithSubject(context.Background(), authz.Internal()), 0); err != nil {
 		s.log.Error("resp cache unavailable", "cache", opts.DefaultCache, "err", err)
 	}
 	return s
@@ -149,8 +151,9 @@ func NewServer(opts Options) *Server {
 var errDBRange = errors.New("ERR DB index is out of range")
 
 // database returns the cache of database db, creating it when hotgrid's
-// rules say so (see the package comment).
-func (s *Server) database(db int) (cache.Cache, error) {
+// rules say so (see the package comment) and ctx's subject may create
+// caches.
+func (s *Server) database(ctx context.Context, db int) (cache.Cache, error) {
 	if db == 0 {
 		if c, err := s.mgr.Cache(s.opts.DefaultCache); err == nil {
 			return c, nil
@@ -171,6 +174,9 @@ func (s *Server) database(db int) (cache.Cache, error) {
 	defer s.dbMu.Unlock()
 	if c, err := s.mgr.Cache(name); err == nil {
 		return c, nil
+	}
+	if err := s.mgr.Authorize(ctx, authz.Create); err != nil {
+		return nil, err
 	}
 	cfg := config.NewCache(name, config.ModeLocal)
 	cfg.KeyMediaType = "application/octet-stream"

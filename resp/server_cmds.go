@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 func cmdPing(c *conn, ctx context.Context, args [][]byte) {
@@ -73,8 +75,12 @@ func cmdSelect(c *conn, ctx context.Context, args [][]byte) {
 		c.out.err(errNotInt)
 		return
 	}
-	cc, err := c.srv.database(int(n))
-	if err != nil {
+	cc, err := c.srv.database(ctx, int(n))
+	switch {
+	case errors.Is(err, authz.ErrDenied):
+		c.out.err(c.errorReply(err))
+		return
+	case err != nil:
 		c.out.err(sanitize(err.Error()))
 		return
 	}
