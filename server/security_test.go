@@ -318,12 +318,17 @@ func (h *hotRodClient) do(op string) error {
 // --- RESP over a raw connection.
 
 type respClient struct {
-	t  *testing.T
-	nc net.Conn
+	t    *testing.T
+	nc   net.Conn
+	user string
 }
 
+// respDB gives each user a database of its own, whose cache SELECT creates
+// only for a subject that may create caches.
+var respDB = map[string]string{"admin": "10", "deployer": "11", "application": "12", "observer": "13", "monitor": "14", "nobody": "15"}
+
 func newRESPClient(t *testing.T, addr, user string) *respClient {
-	c := &respClient{t: t, nc: dialRaw(t, addr)}
+	c := &respClient{t: t, nc: dialRaw(t, addr), user: user}
 	if got := c.cmd("HELLO", "3", "AUTH", user, user+"-pw"); !strings.HasPrefix(got, "%7") {
 		t.Fatalf("HELLO 3 AUTH %s: %q", user, got)
 	}
@@ -359,6 +364,10 @@ func (c *respClient) do(op string) error {
 		got = c.cmd("KEYS", "*")
 	case "bulk-write":
 		got = c.cmd("FLUSHDB")
+	case "create":
+		if got = c.cmd("SELECT", respDB[c.user]); got == "+OK\r\n" {
+			c.cmd("SELECT", "0")
+		}
 	default:
 		return errNoSuchOp
 	}
