@@ -536,6 +536,12 @@ func (c *conn) binArith(ctx context.Context, cc cache.Cache, r *binReq) {
 
 // binStat answers STAT with one packet per statistic and an empty one.
 func (c *conn) binStat(ctx context.Context, r *binReq) {
+	if cc, err := c.cache(); err == nil {
+		if err := cache.Authorize(ctx, cc, authz.Monitor); err != nil {
+			c.binServerError(r, err)
+			return
+		}
+	}
 	var stats []stat
 	switch string(r.key) {
 	case "":

@@ -579,6 +579,12 @@ func (c *conn) textVerbosity(n int) {
 }
 
 func (c *conn) textStats(ctx context.Context, n int) {
+	if cc, err := c.cache(); err == nil {
+		if err := cache.Authorize(ctx, cc, authz.Monitor); err != nil {
+			c.serverError(err)
+			return
+		}
+	}
 	var stats []stat
 	if n == 1 {
 		cc, _ := c.cache()

@@ -408,6 +408,11 @@ func (c *memcachedClient) do(op string) error {
 		got = roundTrip(c.t, c.nc, "set k 0 0 1\r\nx\r\n")
 	case "bulk-write":
 		got = roundTrip(c.t, c.nc, "flush_all\r\n")
+	case "monitor":
+		got = roundTrip(c.t, c.nc, "stats\r\n")
+		for !strings.HasSuffix(got, "END\r\n") && !strings.Contains(got, "ERROR") {
+			got += roundTrip(c.t, c.nc, "")
+		}
 	default:
 		return errNoSuchOp
 	}
