@@ -94,6 +94,8 @@ type Subject struct {
 	Groups []string
 	roles  uint64
 	perms  Permission // union of the roles' permissions
+	// internal subjects are not limited by caches' role lists.
+	internal bool
 }
 
 // Roles names the subject's roles under p.
@@ -139,20 +141,22 @@ func (p *Policy) Subject(name string, groups []string) *Subject {
 	return s
 }
 
-// commonName returns the CN of a distinguished name, or "".
+// commonName returns the CN of a distinguished name that starts with one
+// ("CN=app,O=example" gives "app"), as Infinispan's common-name role mapper
+// reads it, or "".
 func commonName(dn string) string {
-	for _, rdn := range strings.Split(dn, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "CN") {
-			return strings.TrimSpace(v)
-		}
+	if len(dn) < 3 || !strings.EqualFold(dn[:3], "CN=") {
+		return ""
 	}
-	return ""
+	cn, _, _ := strings.Cut(dn[3:], ",")
+	return cn
 }
 
 // Internal is a subject holding every permission, for work the node does
 // on its own behalf (restoring backups, preloading stores).
-func Internal() *Subject { return &Subject{Name: "hotgrid-internal", roles: ^uint64(0), perms: All} }
+func Internal() *Subject {
+	return &Subject{Name: "hotgrid-internal", roles: ^uint64(0), perms: All, internal: true}
+}
 
 // RoleSet is the set of roles a cache admits, as a mask over a policy's
 // roles.
@@ -180,7 +184,7 @@ func (p *Policy) RoleSet(names []string) (RoleSet, error) {
 
 // permissions is what s may do on a cache admitting roles.
 func (p *Policy) permissions(s *Subject, roles RoleSet) Permission {
-	if roles == AllRoles {
+	if roles == AllRoles || s.internal {
 		return s.perms
 	}
 	var out Permission
