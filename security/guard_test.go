@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,27 +11,12 @@ import (
 
 	"github.com/hotgrid/hotgrid/security/authz"
 	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
 
 func testRealm(t *testing.T) *realm.Realm {
 	t.Helper()
-	dir := t.TempDir()
-	users, groups := filepath.Join(dir, "users.properties"), filepath.Join(dir, "groups.properties")
-	f, err := realm.Open(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Create("alice", "correct horse", []string{"observer"}, realm.PasswordOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Save(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := realm.Load(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return realmtest.Write(t, t.TempDir(), []realmtest.User{{Name: "alice", Password: "correct horse", Groups: []string{"observer"}}}, realm.PasswordOptions{})
 }
 
 // syncBuffer is a log sink safe for the guard's concurrent writes.

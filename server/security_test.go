@@ -10,36 +10,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotgrid/hotgrid/client"
 	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
 
 // secureRoot makes a server root whose realm holds one user per default
-// role plus one without any group.
-func secureRoot(t *testing.T) string {
+// role, one without any group, and extra.
+func secureRoot(t *testing.T, extra ...realmtest.User) string {
 	t.Helper()
 	root := t.TempDir()
-	users, groups := realm.Paths(root, "", "")
-	f, err := realm.Open(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
+	users := extra
 	for user, group := range roleUsers {
 		var g []string
 		if group != "" {
 			g = []string{group}
 		}
-		if err := f.Create(user, user+"-pw", g, realm.PasswordOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, realmtest.User{Name: user, Password: user + "-pw", Groups: g})
 	}
-	if err := f.Save(); err != nil {
-		t.Fatal(err)
-	}
+	realmtest.Write(t, filepath.Join(root, "conf"), users, realm.PasswordOptions{})
 	return root
 }
 

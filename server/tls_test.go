@@ -18,7 +18,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/client"
 	"github.com/hotgrid/hotgrid/hotrod/wire"
-	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 	"github.com/hotgrid/hotgrid/security/tlsconf/tlstest"
 )
 
@@ -48,19 +48,8 @@ type tlsNode struct {
 // a node on it.
 func startTLSNode(t *testing.T, o tlsNodeOptions) *tlsNode {
 	t.Helper()
-	root := secureRoot(t)
+	root := secureRoot(t, realmtest.User{Name: "alice", Password: "alice-pw", Groups: []string{"admin"}})
 	conf := filepath.Join(root, "conf")
-	users, groups := realm.Paths(root, "", "")
-	rf, err := realm.Open(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rf.Create("alice", "alice-pw", []string{"admin"}, realm.PasswordOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := rf.Save(); err != nil {
-		t.Fatal(err)
-	}
 	tn := &tlsNode{}
 	gen := tlstest.Options{Clients: []string{"alice"}}
 	if o.sni {

@@ -5,13 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
 
 // testUser is a user the test realms hold.
@@ -31,24 +31,11 @@ var testUsers = []testUser{
 // `hotgrid user` tool does and loads them.
 func writeRealm(t testing.TB, storage realm.Storage, algorithms []string) *realm.Realm {
 	t.Helper()
-	dir := t.TempDir()
-	users, groups := filepath.Join(dir, "users.properties"), filepath.Join(dir, "groups.properties")
-	f, err := realm.Open(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var users []realmtest.User
 	for _, u := range testUsers {
-		if err := f.Create(u.name, u.password, u.groups, realm.PasswordOptions{Storage: storage, Algorithms: algorithms}); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, realmtest.User{Name: u.name, Password: u.password, Groups: u.groups})
 	}
-	if err := f.Save(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := realm.Load(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := realmtest.Write(t, t.TempDir(), users, realm.PasswordOptions{Storage: storage, Algorithms: algorithms})
 	if r.Storage() != storage {
 		t.Fatalf("realm storage %s, want %s", r.Storage(), storage)
 	}

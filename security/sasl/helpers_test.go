@@ -4,11 +4,11 @@ import (
 	"crypto/sha512"
 	"errors"
 	"hash"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
 
 // Test users, created in every test realm.
@@ -27,24 +27,11 @@ const testRealmName = "hotgrid-test"
 // own file editor and loads them.
 func newRealm(t testing.TB, s realm.Storage) *realm.Realm {
 	t.Helper()
-	dir := t.TempDir()
-	users, groups := filepath.Join(dir, "users.properties"), filepath.Join(dir, "groups.properties")
-	f, err := realm.Open(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var users []realmtest.User
 	for _, u := range testUsers {
-		if err := f.Create(u.name, u.password, u.groups, realm.PasswordOptions{Realm: testRealmName, Storage: s}); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, realmtest.User{Name: u.name, Password: u.password, Groups: u.groups})
 	}
-	if err := f.Save(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := realm.Load(users, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := realmtest.Write(t, t.TempDir(), users, realm.PasswordOptions{Realm: testRealmName, Storage: s})
 	if r.Storage() != s || r.Name() != testRealmName {
 		t.Fatalf("realm storage %q name %q", r.Storage(), r.Name())
 	}

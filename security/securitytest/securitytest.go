@@ -3,13 +3,13 @@
 package securitytest
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hotgrid/hotgrid/security"
 	"github.com/hotgrid/hotgrid/security/authz"
 	"github.com/hotgrid/hotgrid/security/realm"
+	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
 
 // Users of the realm Guard makes: each user's password is its name
@@ -23,28 +23,15 @@ var Users = []string{"admin", "application", "observer", "nobody"}
 // offered, and no delay after failures (fuzzing fails constantly).
 func Guard(tb testing.TB) *security.Guard {
 	tb.Helper()
-	dir := tb.TempDir()
-	users, groups := filepath.Join(dir, "users.properties"), filepath.Join(dir, "groups.properties")
-	f, err := realm.Open(users, groups)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	var users []realmtest.User
 	for _, u := range Users {
 		var g []string
 		if u != "nobody" {
 			g = []string{u}
 		}
-		if err := f.Create(u, u+"-pw", g, realm.PasswordOptions{Storage: realm.StorageClear}); err != nil {
-			tb.Fatal(err)
-		}
+		users = append(users, realmtest.User{Name: u, Password: u + "-pw", Groups: g})
 	}
-	if err := f.Save(); err != nil {
-		tb.Fatal(err)
-	}
-	r, err := realm.Load(users, groups)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	r := realmtest.Write(tb, tb.TempDir(), users, realm.PasswordOptions{Storage: realm.StorageClear})
 	p, err := authz.NewPolicy(nil, "")
 	if err != nil {
 		tb.Fatal(err)
