@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotgrid/hotgrid/security/authz"
@@ -52,8 +53,9 @@ type Guard struct {
 	opts Options
 	log  *slog.Logger
 
-	reloadMu   sync.Mutex
-	lastReload time.Time
+	// nextReload is when the realm files may next be checked (Unix
+	// nanoseconds); the check runs on the request that wins the swap.
+	nextReload atomic.Int64
 
 	failMu   sync.Mutex
 	failures map[string]int // consecutive failures per remote host
@@ -107,14 +109,14 @@ func (g *Guard) Policy() *authz.Policy { return g.opts.Policy }
 func (g *Guard) ClientCertificates() bool { return g.opts.ClientCertificates }
 
 // reload picks up edits to the realm files (hotgrid user create on a
-// running node), checking at most once a second.
+// running node), checking at most once a second. Requests in between pay
+// one atomic load.
 func (g *Guard) reload() {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	if time.Since(g.lastReload) < time.Second {
+	now := time.Now().UnixNano()
+	next := g.nextReload.Load()
+	if now < next || !g.nextReload.CompareAndSwap(next, now+int64(time.Second)) {
 		return
 	}
-	g.lastReload = time.Now()
 	if changed, err := g.opts.Realm.Reload(); err != nil {
 		g.log.Warn("security realm reload failed; keeping the identities loaded before", "err", err)
 	} else if changed {

@@ -507,3 +507,34 @@ func parseChallenge(v string) map[string]string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestUserCreatedOnARunningNode checks that a user added to the realm files
+// while the node runs (hotgrid user create) can log in without a restart.
+func TestUserCreatedOnARunningNode(t *testing.T) {
+	root := secureRoot(t)
+	n := StartNode(t, Options{ServerRoot: root})
+	users, groups := realm.Paths(root, "", "")
+	f, err := realm.Open(users, groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Create("late", "late-pw", []string{"observer"}, realm.PasswordOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nc := dialRaw(t, n.Addr().String())
+		got := roundTrip(t, nc, "*3\r\n$4\r\nAUTH\r\n$4\r\nlate\r\n$7\r\nlate-pw\r\n")
+		nc.Close()
+		if got == "+OK\r\n" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a user created on the running node cannot log in: %q", got)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
