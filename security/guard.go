@@ -59,6 +59,9 @@ type Guard struct {
 
 	failMu   sync.Mutex
 	failures map[string]int // consecutive failures per remote host
+	// failing is len(failures), so that a success (every authenticated
+	// REST request is one) skips the lock when no host is failing.
+	failing atomic.Int64
 
 	// secret keys the fake SCRAM salts of unknown users, so that they
 	// stay the same for the life of the node.
@@ -94,12 +97,6 @@ func New(o Options) (*Guard, error) {
 	}
 	return &Guard{opts: o, log: o.Logger, failures: map[string]int{}, secret: secret}, nil
 }
-
-// Required reports whether clients must authenticate.
-func (g *Guard) Required() bool { return g != nil }
-
-// Realm returns the guard's realm.
-func (g *Guard) Realm() *realm.Realm { return g.opts.Realm }
 
 // Policy returns the guard's authorization policy (nil: none).
 func (g *Guard) Policy() *authz.Policy { return g.opts.Policy }
@@ -224,6 +221,7 @@ func (g *Guard) Failed(ctx context.Context, remote, protocol, mech, user string)
 	}
 	g.failures[host]++
 	n := g.failures[host]
+	g.failing.Store(int64(len(g.failures)))
 	g.failMu.Unlock()
 	attrs := []any{"protocol", protocol, "mechanism", mech, "remote", remote, "consecutive", n}
 	if user != "" {
@@ -241,9 +239,13 @@ func (g *Guard) Failed(ctx context.Context, remote, protocol, mech, user string)
 }
 
 func (g *Guard) succeeded(remote string) {
+	if g.failing.Load() == 0 {
+		return
+	}
 	host := hostOf(remote)
 	g.failMu.Lock()
 	delete(g.failures, host)
+	g.failing.Store(int64(len(g.failures)))
 	g.failMu.Unlock()
 }
 

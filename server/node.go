@@ -403,7 +403,7 @@ func (n *Node) startDedicated(ctx context.Context) error {
 			return fmt.Errorf("listen on %s for %s: %w", addr, proto, err)
 		}
 		if n.sec.tls != nil {
-			ln = tls.NewListener(ln, n.sec.tls.TLSConfig())
+			ln = tls.NewListener(ln, n.sec.tlsConfig)
 		}
 		n.dedicated[proto] = ln
 		n.log.Info("dedicated port", "protocol", proto, "address", ln.Addr().String())

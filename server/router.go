@@ -90,7 +90,7 @@ func (n *Node) route(ctx context.Context, nc net.Conn) {
 // client that offered no ALPN protocol has its decrypted stream detected as
 // on a plain port.
 func (n *Node) routeTLS(ctx context.Context, nc net.Conn) {
-	tc := tls.Server(nc, n.sec.tls.TLSConfig())
+	tc := tls.Server(nc, n.sec.tlsConfig)
 	hctx, cancel := context.WithTimeout(ctx, detectTimeout)
 	err := tc.HandshakeContext(hctx)
 	cancel()

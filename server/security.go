@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,9 @@ type nodeSecurity struct {
 	guard  *security.Guard // nil: no authentication
 	policy *authz.Policy   // nil: no authorization
 	tls    *tlsconf.Config // nil: plain TCP only
+	// tlsConfig is tls.TLSConfig(), made once: every handshake reads the
+	// current certificates through it.
+	tlsConfig *tls.Config
 	// restMechs are the REST connector's configured mechanisms.
 	restMechs []string
 }
@@ -64,11 +68,6 @@ func findRealm(cfg *config.Server, name string) *config.SecurityRealm {
 func (n *Node) setupSecurity(props map[string]string, defaultConfig bool) (*nodeSecurity, error) {
 	cfg := n.cfg
 	sec := &nodeSecurity{}
-	for _, c := range cfg.Endpoints.Connectors {
-		if c.Protocol == "rest" {
-			sec.restMechs = c.Mechanisms
-		}
-	}
 	var (
 		rlm       *realm.Realm
 		realmCfg  = findRealm(cfg, cfg.Endpoints.SecurityRealm)
@@ -76,7 +75,10 @@ func (n *Node) setupSecurity(props map[string]string, defaultConfig bool) (*node
 		server    string
 	)
 	for _, c := range cfg.Endpoints.Connectors {
-		if c.Protocol == "hotrod" {
+		switch c.Protocol {
+		case "rest":
+			sec.restMechs = c.Mechanisms
+		case "hotrod":
 			saslMechs, server = c.Mechanisms, c.ServerName
 		}
 	}
@@ -126,7 +128,7 @@ func (n *Node) setupSecurity(props map[string]string, defaultConfig bool) (*node
 		if err != nil {
 			return nil, err
 		}
-		sec.tls = c
+		sec.tls, sec.tlsConfig = c, c.TLSConfig()
 	}
 	if rlm == nil || rlm.Empty() {
 		if sec.policy != nil {
@@ -181,10 +183,8 @@ func (n *Node) setupTLS(r *config.SecurityRealm, props map[string]string) (*tlsc
 	} else if n.cfg.Endpoints.RequireClientCert {
 		return nil, errors.New("require-ssl-client-auth needs a truststore in the security realm's server identities")
 	}
-	for _, p := range r.TLS.Protocols {
-		if strings.EqualFold(p, "TLSv1.3") && len(r.TLS.Protocols) == 1 {
-			o.MinVersion = 0x0304
-		}
+	if p := r.TLS.Protocols; len(p) == 1 && strings.EqualFold(p[0], "TLSv1.3") {
+		o.MinVersion = tls.VersionTLS13
 	}
 	c, err := tlsconf.New(o)
 	if err != nil {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/client"
+	"github.com/hotgrid/hotgrid/security/httpauth"
 	"github.com/hotgrid/hotgrid/security/realm"
 	"github.com/hotgrid/hotgrid/security/realm/realmtest"
 )
@@ -463,47 +462,26 @@ func (c *restClient) do(op string) error {
 	return nil
 }
 
-// digest sends a request with HTTP Digest (MD5, qop=auth) credentials,
-// answering the server's challenge as curl does.
+// digest sends a request without credentials, which must get 401, and
+// then with HTTP Digest credentials through httpauth's client Transport.
 func (c *restClient) digest(method, path, body string) int {
-	req, _ := http.NewRequest(method, "http://"+c.addr+path, strings.NewReader(body))
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
+	do := func(hc *http.Client) int {
+		req, _ := http.NewRequest(method, "http://"+c.addr+path, strings.NewReader(body))
+		if method == "PUT" {
+			req.Header.Set("Content-Type", "text/plain")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		c.t.Fatalf("%s %s without credentials: %d, want 401", method, path, resp.StatusCode)
+	if status := do(c.hc); status != 401 {
+		c.t.Fatalf("%s %s without credentials: %d, want 401", method, path, status)
 	}
-	ch := parseChallenge(resp.Header.Get("WWW-Authenticate"))
-	h := func(s string) string { x := md5.Sum([]byte(s)); return hex.EncodeToString(x[:]) }
-	ha1 := h(c.user + ":" + ch["realm"] + ":" + c.user + "-pw")
-	ha2 := h(method + ":" + path)
-	cnonce, nc := "0a4f113b", "00000001"
-	response := h(ha1 + ":" + ch["nonce"] + ":" + nc + ":" + cnonce + ":auth:" + ha2)
-	req, _ = http.NewRequest(method, "http://"+c.addr+path, strings.NewReader(body))
-	req.Header.Set("Authorization", fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", algorithm=MD5, qop=auth, nc=%s, cnonce="%s", response="%s"`,
-		c.user, ch["realm"], ch["nonce"], path, nc, cnonce, response))
-	if method == "PUT" {
-		req.Header.Set("Content-Type", "text/plain")
-	}
-	resp, err = c.hc.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func parseChallenge(v string) map[string]string {
-	out := map[string]string{}
-	v = strings.TrimPrefix(v, "Digest ")
-	for _, part := range strings.Split(v, ",") {
-		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
-		out[k] = strings.Trim(val, `"`)
-	}
-	return out
+	return do(&http.Client{Transport: &httpauth.Transport{User: c.user, Password: c.user + "-pw"}})
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
