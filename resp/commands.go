@@ -18,6 +18,7 @@ const (
 	flagAdmin                // server administration
 	flagFast                 // O(1) or O(log n)
 	flagNoKeys               // for COMMAND: no key arguments
+	flagPush                 // starts pushing messages to the client
 )
 
 // command describes one command: Redis arity (positive: exact, negative:
@@ -199,8 +200,8 @@ func init() {
 		{"zscan", -3, flagReadonly, 1, 1, 1, cmdZScan},
 		// Pub/sub.
 		{"publish", 3, flagFast | flagNoKeys, 0, 0, 0, cmdPublish},
-		{"subscribe", -2, flagPubSub | flagNoKeys, 0, 0, 0, cmdSubscribe},
-		{"psubscribe", -2, flagPubSub | flagNoKeys, 0, 0, 0, cmdSubscribe},
+		{"subscribe", -2, flagPubSub | flagPush | flagNoKeys, 0, 0, 0, cmdSubscribe},
+		{"psubscribe", -2, flagPubSub | flagPush | flagNoKeys, 0, 0, 0, cmdSubscribe},
 		{"unsubscribe", -1, flagPubSub | flagNoKeys, 0, 0, 0, cmdUnsubscribe},
 		{"punsubscribe", -1, flagPubSub | flagNoKeys, 0, 0, 0, cmdUnsubscribe},
 		{"pubsub", -2, flagNoKeys, 0, 0, 0, cmdPubSub},
@@ -271,6 +272,11 @@ func (c *conn) execute(ctx context.Context, args [][]byte) {
 		}
 		c.queued = append(c.queued, q)
 		c.out.simple("QUEUED")
+		return
+	}
+	if c.inLoop && !c.inExec && c.needsGoroutine(cmd) {
+		c.toGoroutine = true
+		c.ncmds--
 		return
 	}
 	if !c.inExec {

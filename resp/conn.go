@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/netloop"
 )
 
 // Read buffer sizing: start small so idle connections cost little, grow
@@ -109,6 +110,18 @@ type conn struct {
 
 	killed atomic.Bool
 
+	// Event loop (loop.go). lc is set when a loop serves the connection;
+	// it is c.nc for the connection's whole life, attached or detached.
+	// handoff tells the connection's goroutine that the loop detached
+	// (true) or closed (false) it. The other fields belong to whoever
+	// serves the connection.
+	lc          *netloop.Conn
+	handoff     chan bool
+	inLoop      bool
+	toGoroutine bool // a command must run on the connection's goroutine
+	backToLoop  bool // return to the loop once that command is answered
+	ccStores    bool // cc has stores
+
 	scratch []byte
 	offs    []int
 	// ncmds counts commands since the last batch ended; it is added to
@@ -145,8 +158,12 @@ func newConn(s *Server, nc net.Conn, prefix []byte) *conn {
 	return c
 }
 
-func (c *conn) serve(ctx context.Context) error {
-	defer c.nc.Close()
+func (c *conn) serve(ctx context.Context) (err error) {
+	defer func() {
+		if !errors.Is(err, errReattach) {
+			c.nc.Close()
+		}
+	}()
 	for {
 		perr := c.processBuffered(ctx)
 		c.unlockShared()
@@ -161,6 +178,10 @@ func (c *conn) serve(ctx context.Context) error {
 		}
 		if c.srv.conns.Closing() || c.killed.Load() {
 			return nil
+		}
+		if c.backToLoop && c.r == c.w && !c.async && c.readErr == nil {
+			c.backToLoop = false
+			return errReattach
 		}
 		err := c.fill()
 		c.lastActive.Store(time.Now().UnixMilli())
@@ -225,7 +246,13 @@ func (c *conn) flush() error {
 	if len(c.out.b) == 0 {
 		return nil
 	}
-	_, err := c.nc.Write(c.out.b)
+	n, err := c.nc.Write(c.out.b)
+	if errors.Is(err, netloop.ErrWouldBlock) {
+		// On a loop: the rest is written once the connection's
+		// goroutine has taken over.
+		c.out.b = c.out.b[:copy(c.out.b, c.out.b[n:])]
+		return err
+	}
 	c.resetOut()
 	return err
 }
@@ -371,6 +398,10 @@ func (c *conn) processBuffered(ctx context.Context) error {
 			continue
 		}
 		c.execute(ctx, args)
+		if c.toGoroutine {
+			c.r -= n // run it again once detached
+			return nil
+		}
 		if c.quit || c.killed.Load() {
 			return errQuit
 		}
@@ -398,6 +429,7 @@ func (c *conn) cache() (cache.Cache, error) {
 		return nil, err
 	}
 	c.cc, c.ccGen = cc, c.srv.mgr.Generation()
+	c.ccStores = len(cc.Config().Persistence.Stores) > 0
 	return cc, nil
 }
 

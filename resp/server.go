@@ -5,9 +5,13 @@
 //
 // # Connections
 //
-// Each connection is served by one goroutine that parses every complete
-// command in its read buffer (arguments alias the buffer), answers into one
-// output buffer and flushes once per batch. A connection speaks RESP2 until
+// A connection parses every complete command in its read buffer (arguments
+// alias the buffer), answers into one output buffer and flushes once per
+// batch. Plain TCP connections are served by a few event loops (loop.go,
+// package netloop), as Redis serves them, so that a round trip costs one
+// read and one write; a command that must wait (BLPOP, SUBSCRIBE, a store
+// round trip) moves its connection to a goroutine of its own, which is how
+// TLS connections are always served. A connection speaks RESP2 until
 // it sends HELLO 3; unlike Infinispan, which only speaks RESP3, any Redis
 // client works, including those that never send HELLO.
 //
@@ -56,6 +60,7 @@ import (
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/netloop"
 	"github.com/hotgrid/hotgrid/security"
 	"github.com/hotgrid/hotgrid/security/authz"
 )
@@ -85,6 +90,10 @@ type Options struct {
 	// Guard, when set, requires AUTH (or HELLO … AUTH) before any other
 	// command.
 	Guard *security.Guard
+	// EventLoops is how many event loops serve plain TCP connections (see
+	// loop.go): 0 means one per CPU the Go runtime uses, a negative number
+	// none (a goroutine per connection).
+	EventLoops int
 }
 
 // Server serves RESP connections.
@@ -109,6 +118,8 @@ type Server struct {
 	cfgSet map[string]string
 
 	conns connset.Set[*conn]
+
+	loops *netloop.Group
 
 	stats serverStats
 }
@@ -137,6 +148,7 @@ func NewServer(opts Options) *Server {
 		mgr:    opts.Manager,
 		start:  time.Now(),
 		cfgSet: make(map[string]string),
+		loops:  netloop.NewGroup(opts.EventLoops),
 	}
 	s.pubsub.init()
 	s.waiters.init()
@@ -216,8 +228,9 @@ var ErrServerClosed = errors.New("resp: server closed")
 // already read from nc by protocol detection; they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
 	c := newConn(s, nc, prefix)
-	if !s.conns.Add(c, nc) {
-		nc.Close()
+	c.nc = c.adopt(ctx, nc)
+	if !s.conns.Add(c, c.nc) {
+		c.nc.Close()
 		return ErrServerClosed
 	}
 	s.stats.totalConns.Add(1)
@@ -225,6 +238,9 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 		c.cleanup()
 		s.conns.Remove(c)
 	}()
+	if c.lc != nil {
+		return c.serveLooped(ctx)
+	}
 	return c.serve(ctx)
 }
 
@@ -233,7 +249,9 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 // clients are released. It waits for that until ctx is done, then closes
 // what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.conns.Shutdown(ctx, (*conn).wake)
+	err := s.conns.Shutdown(ctx, (*conn).wake)
+	s.loops.Close()
+	return err
 }
 
 // connections returns a snapshot of the open connections.

@@ -20,6 +20,8 @@ Options:
       --resp-port N         also serve RESP alone on port N (no detection)
       --memcached-port N    also serve memcached alone on port N (no detection)
       --max-request-size N  largest length a request may declare, in bytes
+      --event-loops N       event loops serving plain TCP RESP and memcached
+                            connections (0: one per CPU; -1: a goroutine each)
       --allow-unauthenticated
                             serve without users on a non-loopback address
                             (trusted networks only; without users a node
@@ -108,6 +110,12 @@ func ParseFlags(args []string) (opts Options, logLevel string, err error) {
 				return opts, "", fmt.Errorf("%s: invalid size %q", name, v)
 			}
 			opts.MaxRequestSize = n
+		case "event-loops":
+			n, perr := strconv.Atoi(v)
+			if perr != nil || n < -1 || n > 1024 {
+				return opts, "", fmt.Errorf("%s: invalid count %q (0 = one per CPU, -1 = none)", name, v)
+			}
+			opts.EventLoops = n
 		case "log-level":
 			logLevel = v
 		default:

@@ -55,6 +55,10 @@ type Options struct {
 	// non-loopback address (a trusted network); without it such a node
 	// refuses to start.
 	AllowUnauthenticated bool
+	// EventLoops is how many event loops serve plain TCP RESP and
+	// memcached connections (each protocol has its own): 0 one per CPU,
+	// -1 none (see resp.Options).
+	EventLoops int
 }
 
 // Node is a running hotgrid server.
@@ -184,8 +188,8 @@ func New(opts Options) (*Node, error) {
 		Topology:       n.topology,
 		Guard:          sec.guard,
 	})
-	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard})
-	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard})
+	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard, EventLoops: opts.EventLoops})
+	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard, EventLoops: opts.EventLoops})
 	// Order matters: binary magic bytes first, then HTTP request lines,
 	// then the text protocols. memcached claims only its lower-case
 	// commands with valid arguments; RESP claims arrays and any other

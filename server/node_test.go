@@ -414,6 +414,14 @@ func TestDedicatedPorts(t *testing.T) {
 	if _, _, err := ParseFlags([]string{"--resp-port", "x"}); err == nil {
 		t.Fatal("bad --resp-port accepted")
 	}
+	for _, bad := range []string{"x", "-2"} {
+		if _, _, err := ParseFlags([]string{"--event-loops", bad}); err == nil {
+			t.Fatalf("--event-loops %s accepted", bad)
+		}
+	}
+	if o, _, err := ParseFlags([]string{"--event-loops=-1"}); err != nil || o.EventLoops != -1 {
+		t.Fatalf("--event-loops=-1: %+v %v", o.EventLoops, err)
+	}
 }
 
 // A connector with its own socket binding in the configuration gets a

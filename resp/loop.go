@@ -1,0 +1,129 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/hotgrid/hotgrid/netloop"
+)
+
+// A plain TCP connection is served by one of the server's event loops
+// (package netloop) rather than by a goroutine of its own: a round trip then
+// costs one read and one write, as in Redis. The connection keeps its
+// goroutine, parked in ServeConn, which takes over when a command must wait
+// or push: the loop detaches the connection before running it and the
+// goroutine serves it from then on with the same state. A command that
+// waits only briefly (AUTH, whose failures are delayed) returns the
+// connection to the loop once answered.
+
+// errReattach ends serve so that the connection goes back to its loop.
+var errReattach = errors.New("resp: back to the event loop")
+
+// adopt gives a plain TCP connection to a loop; it returns nc unchanged
+// when nc must keep a goroutine (TLS, a pipe, no loops).
+func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nc
+	}
+	l := c.srv.loops.Next()
+	if l == nil {
+		if err := c.srv.loops.Err(); err != nil {
+			c.srv.log.Debug("resp connection kept off the event loops", "err", err)
+		}
+		return nc
+	}
+	lc, err := l.Adopt(tc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) })
+	if err != nil {
+		c.srv.log.Debug("resp connection kept off the event loop", "err", err)
+		return nc
+	}
+	c.lc = lc
+	c.handoff = make(chan bool, 1)
+	return lc
+}
+
+// serveLooped serves a connection that has a loop: it waits while the loop
+// serves it and takes over when the loop hands it back.
+func (c *conn) serveLooped(ctx context.Context) error {
+	if err := c.lc.Start(); err != nil {
+		return nil
+	}
+	for {
+		if detached := <-c.handoff; !detached {
+			return nil // the loop closed it
+		}
+		err := c.serve(ctx)
+		if !errors.Is(err, errReattach) {
+			return err
+		}
+		if err := c.lc.Reattach(); err != nil {
+			c.lc.Close()
+			return nil
+		}
+	}
+}
+
+// loopReady is the connection's loop handler: read what arrived, answer
+// every complete command, write the replies, and hand the connection to
+// its goroutine when a command must wait.
+func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
+	c.inLoop = true
+	if err := c.fill(); err != nil && !errors.Is(err, netloop.ErrWouldBlock) {
+		c.leaveLoop(lc, false)
+		return
+	}
+	c.lastActive.Store(time.Now().UnixMilli())
+	stop := c.srv.conns.Closing() || lc.DeadlinePassed()
+	perr := c.processBuffered(ctx)
+	c.unlockShared()
+	ferr := c.flush()
+	switch {
+	case ferr != nil && !errors.Is(ferr, netloop.ErrWouldBlock):
+		c.leaveLoop(lc, false)
+	case perr != nil && !errors.Is(perr, netloop.ErrWouldBlock):
+		c.leaveLoop(lc, false)
+	case stop || c.killed.Load():
+		c.leaveLoop(lc, false)
+	case c.toGoroutine || ferr != nil || perr != nil:
+		// A command must wait, or the client reads slower than we
+		// write: the goroutine continues where the loop stopped.
+		c.leaveLoop(lc, true)
+	}
+}
+
+// leaveLoop detaches the connection for its goroutine, or closes it.
+func (c *conn) leaveLoop(lc *netloop.Conn, detach bool) {
+	c.inLoop = false
+	c.toGoroutine = false
+	if detach {
+		if _, err := lc.Detach(); err == nil {
+			c.handoff <- true
+			return
+		}
+	}
+	lc.Close()
+	c.handoff <- false
+}
+
+// needsGoroutine reports whether cmd must not run on the loop: it may block
+// (BLPOP and friends), it starts pushing messages (SUBSCRIBE), a failure
+// is delayed (AUTH on a secured node), or the database has stores whose
+// I/O would hold up the loop's other connections.
+func (c *conn) needsGoroutine(cmd *command) bool {
+	if cmd.flags&(flagBlocking|flagPush) != 0 {
+		return true
+	}
+	if c.srv.opts.Guard != nil && (cmd.name == "auth" || cmd.name == "hello") {
+		c.backToLoop = true
+		return true
+	}
+	if cmd.flags&flagNoKeys == 0 || cmd.flags&flagWrite != 0 {
+		if _, err := c.cache(); err == nil && c.ccStores {
+			return true
+		}
+	}
+	return false
+}
