@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/hotgrid/hotgrid/cache"
+	"github.com/hotgrid/hotgrid/netloop"
 )
 
 // Read buffer sizing: start small so idle connections cost little, grow
@@ -57,6 +58,15 @@ type conn struct {
 	// is c.compute bound once so that Compute calls do not allocate.
 	op        op
 	computeFn cache.ComputeFunc
+
+	// Event loop (loop.go). lc is set when a loop serves the connection;
+	// it is c.nc for the connection's whole life, attached or detached.
+	// handoff tells the connection's goroutine that the loop detached
+	// (true) or closed (false) it.
+	lc         *netloop.Conn
+	handoff    chan bool
+	backToLoop bool // return to the loop once authenticated
+	ccStores   bool // cc has stores
 }
 
 func newConn(s *Server, nc net.Conn, prefix []byte) *conn {
@@ -72,8 +82,12 @@ func newConn(s *Server, nc net.Conn, prefix []byte) *conn {
 	return c
 }
 
-func (c *conn) serve(ctx context.Context) error {
-	defer c.nc.Close()
+func (c *conn) serve(ctx context.Context) (err error) {
+	defer func() {
+		if !errors.Is(err, errReattach) {
+			c.nc.Close()
+		}
+	}()
 	defer c.srv.stats.add(&c.ctr)
 	for {
 		perr := c.processBuffered(ctx)
@@ -91,6 +105,10 @@ func (c *conn) serve(ctx context.Context) error {
 		}
 		if c.srv.conns.Closing() {
 			return nil
+		}
+		if c.backToLoop && c.authenticated() && c.r == c.w {
+			c.backToLoop = false
+			return errReattach
 		}
 		if err := c.fill(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing() {
@@ -112,8 +130,14 @@ func (c *conn) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	_, err := c.nc.Write(c.out)
-	c.ctr.bytesWritten += uint64(len(c.out))
+	n, err := c.nc.Write(c.out)
+	c.ctr.bytesWritten += uint64(n)
+	if errors.Is(err, netloop.ErrWouldBlock) {
+		// On a loop: the rest is written once the connection's
+		// goroutine has taken over.
+		c.out = c.out[:copy(c.out, c.out[n:])]
+		return err
+	}
 	if cap(c.out) > maxIdleBuf {
 		c.out = nil
 	} else {
@@ -203,5 +227,6 @@ func (c *conn) cache() (cache.Cache, error) {
 		return nil, fmt.Errorf("cache %q: %w", c.srv.opts.Cache, err)
 	}
 	c.cc, c.ccGen = cc, gen
+	c.ccStores = len(cc.Config().Persistence.Stores) > 0
 	return cc, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/netloop"
 	"github.com/hotgrid/hotgrid/security"
 )
 
@@ -52,6 +53,10 @@ type Options struct {
 	// send "set <key> 0 0 <n>" with "<user> <password>" as data, binary
 	// connections use SASL.
 	Guard *security.Guard
+	// EventLoops is how many event loops serve plain TCP connections (see
+	// loop.go): 0 means one per CPU the Go runtime uses, a negative number
+	// none (a goroutine per connection).
+	EventLoops int
 }
 
 // Server serves memcached connections.
@@ -62,6 +67,8 @@ type Server struct {
 	start time.Time
 
 	stats serverStats
+
+	loops *netloop.Group
 
 	// flushMu guards the pending delayed flush_all.
 	flushMu    sync.Mutex
@@ -87,6 +94,7 @@ func NewServer(opts Options) *Server {
 		log:   opts.Logger,
 		mgr:   opts.Manager,
 		start: time.Now(),
+		loops: netloop.NewGroup(opts.EventLoops),
 	}
 	if _, err := s.cache(); err != nil {
 		s.log.Error("memcached cache unavailable", "cache", opts.Cache, "err", err)
@@ -119,8 +127,9 @@ var ErrServerClosed = errors.New("memcached: server closed")
 // already read from nc by protocol detection; they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
 	c := newConn(s, nc, prefix)
-	if !s.conns.Add(c, nc) {
-		nc.Close()
+	c.nc = c.adopt(ctx, nc)
+	if !s.conns.Add(c, c.nc) {
+		c.nc.Close()
 		return ErrServerClosed
 	}
 	s.stats.currConns.Add(1)
@@ -129,6 +138,9 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 		s.stats.currConns.Add(-1)
 		s.conns.Remove(c)
 	}()
+	if c.lc != nil {
+		return c.serveLooped(ctx)
+	}
 	return c.serve(ctx)
 }
 
@@ -141,7 +153,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.flushTimer.Stop()
 	}
 	s.flushMu.Unlock()
-	return s.conns.Shutdown(ctx, nil)
+	err := s.conns.Shutdown(ctx, nil)
+	s.loops.Close()
+	return err
 }
 
 // flushAll clears the cache now or after delay seconds; a later flush_all

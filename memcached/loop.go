@@ -1,0 +1,117 @@
+package memcached
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/hotgrid/hotgrid/netloop"
+)
+
+// A plain TCP connection is served by one of the server's event loops
+// (package netloop), as memcached's worker threads serve theirs: a round
+// trip costs one read and one write. The connection keeps its goroutine,
+// parked in ServeConn, which takes over when the connection must not hold
+// up a loop: authentication (failures are delayed; the connection returns
+// to the loop once authenticated), a cache with stores (their I/O), or a
+// client that reads slower than the server writes.
+
+// errReattach ends serve so that the connection goes back to its loop.
+var errReattach = errors.New("memcached: back to the event loop")
+
+// adopt gives a plain TCP connection to a loop; it returns nc unchanged
+// when nc must keep a goroutine (TLS, a pipe, no loops).
+func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nc
+	}
+	l := c.srv.loops.Next()
+	if l == nil {
+		if err := c.srv.loops.Err(); err != nil {
+			c.srv.log.Debug("memcached connection kept off the event loops", "err", err)
+		}
+		return nc
+	}
+	lc, err := l.Adopt(tc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) })
+	if err != nil {
+		c.srv.log.Debug("memcached connection kept off the event loop", "err", err)
+		return nc
+	}
+	c.lc = lc
+	c.handoff = make(chan bool, 1)
+	return lc
+}
+
+// serveLooped serves a connection that has a loop: it waits while the loop
+// serves it and takes over when the loop hands it back.
+func (c *conn) serveLooped(ctx context.Context) error {
+	if err := c.lc.Start(); err != nil {
+		return nil
+	}
+	for {
+		if detached := <-c.handoff; !detached {
+			return nil // the loop closed it
+		}
+		err := c.serve(ctx)
+		if !errors.Is(err, errReattach) {
+			return err
+		}
+		if err := c.lc.Reattach(); err != nil {
+			c.lc.Close()
+			return nil
+		}
+	}
+}
+
+// loopReady is the connection's loop handler: read what arrived, answer
+// every complete request and write the replies.
+func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
+	if err := c.fill(); err != nil && !errors.Is(err, netloop.ErrWouldBlock) {
+		c.leaveLoop(lc, false)
+		return
+	}
+	stop := c.srv.conns.Closing() || lc.DeadlinePassed()
+	if !stop && c.r < c.w && c.needsGoroutine() {
+		c.leaveLoop(lc, true)
+		return
+	}
+	perr := c.processBuffered(ctx)
+	c.srv.stats.add(&c.ctr)
+	ferr := c.flush()
+	switch {
+	case ferr != nil && !errors.Is(ferr, netloop.ErrWouldBlock):
+		c.leaveLoop(lc, false)
+	case perr != nil && !errors.Is(perr, netloop.ErrWouldBlock):
+		c.leaveLoop(lc, false)
+	case stop:
+		c.leaveLoop(lc, false)
+	case ferr != nil || perr != nil:
+		// The client reads slower than we write: its goroutine
+		// writes the rest.
+		c.leaveLoop(lc, true)
+	}
+}
+
+// needsGoroutine reports whether the connection must leave the loop before
+// its input is answered.
+func (c *conn) needsGoroutine() bool {
+	if !c.authenticated() {
+		c.backToLoop = true
+		return true
+	}
+	_, err := c.cache()
+	return err == nil && c.ccStores
+}
+
+// leaveLoop detaches the connection for its goroutine, or closes it.
+func (c *conn) leaveLoop(lc *netloop.Conn, detach bool) {
+	if detach {
+		if _, err := lc.Detach(); err == nil {
+			c.handoff <- true
+			return
+		}
+	}
+	lc.Close()
+	c.handoff <- false
+}
