@@ -59,12 +59,10 @@ type conn struct {
 	op        op
 	computeFn cache.ComputeFunc
 
-	// Event loop (loop.go). lc is set when a loop serves the connection;
-	// it is c.nc for the connection's whole life, attached or detached.
-	// handoff tells the connection's goroutine that the loop detached
-	// (true) or closed (false) it.
-	lc         *netloop.Conn
-	handoff    chan bool
+	// Event loop (loop.go). loop.Conn is set when a loop serves the
+	// connection; it is c.nc for the connection's whole life, attached or
+	// detached.
+	loop       netloop.Handoff
 	backToLoop bool // return to the loop once authenticated
 	ccStores   bool // cc has stores
 }
@@ -84,7 +82,7 @@ func newConn(s *Server, nc net.Conn, prefix []byte) *conn {
 
 func (c *conn) serve(ctx context.Context) (err error) {
 	defer func() {
-		if !errors.Is(err, errReattach) {
+		if !errors.Is(err, netloop.ErrReattach) {
 			c.nc.Close()
 		}
 	}()
@@ -108,7 +106,7 @@ func (c *conn) serve(ctx context.Context) (err error) {
 		}
 		if c.backToLoop && c.authenticated() && c.r == c.w {
 			c.backToLoop = false
-			return errReattach
+			return netloop.ErrReattach
 		}
 		if err := c.fill(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing() {

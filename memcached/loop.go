@@ -16,52 +16,14 @@ import (
 // to the loop once authenticated), a cache with stores (their I/O), or a
 // client that reads slower than the server writes.
 
-// errReattach ends serve so that the connection goes back to its loop.
-var errReattach = errors.New("memcached: back to the event loop")
-
-// adopt gives a plain TCP connection to a loop; it returns nc unchanged
-// when nc must keep a goroutine (TLS, a pipe, no loops).
+// adopt gives a plain TCP connection to a loop (see netloop.Handoff); it
+// returns what the connection holds as its net.Conn.
 func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return nc
-	}
-	l := c.srv.loops.Next()
-	if l == nil {
-		if err := c.srv.loops.Err(); err != nil {
-			c.srv.log.Debug("memcached connection kept off the event loops", "err", err)
-		}
-		return nc
-	}
-	lc, err := l.Adopt(tc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) })
+	hc, err := c.loop.Adopt(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) })
 	if err != nil {
-		c.srv.log.Debug("memcached connection kept off the event loop", "err", err)
-		return nc
+		c.srv.log.Debug("memcached connection kept off the event loops", "err", err)
 	}
-	c.lc = lc
-	c.handoff = make(chan bool, 1)
-	return lc
-}
-
-// serveLooped serves a connection that has a loop: it waits while the loop
-// serves it and takes over when the loop hands it back.
-func (c *conn) serveLooped(ctx context.Context) error {
-	if err := c.lc.Start(); err != nil {
-		return nil
-	}
-	for {
-		if detached := <-c.handoff; !detached {
-			return nil // the loop closed it
-		}
-		err := c.serve(ctx)
-		if !errors.Is(err, errReattach) {
-			return err
-		}
-		if err := c.lc.Reattach(); err != nil {
-			c.lc.Close()
-			return nil
-		}
-	}
+	return hc
 }
 
 // loopReady is the connection's loop handler: read what arrived, answer
@@ -104,14 +66,5 @@ func (c *conn) needsGoroutine() bool {
 	return err == nil && c.ccStores
 }
 
-// leaveLoop detaches the connection for its goroutine, or closes it.
-func (c *conn) leaveLoop(lc *netloop.Conn, detach bool) {
-	if detach {
-		if _, err := lc.Detach(); err == nil {
-			c.handoff <- true
-			return
-		}
-	}
-	lc.Close()
-	c.handoff <- false
-}
+// leaveLoop hands the connection to its goroutine, or closes it.
+func (c *conn) leaveLoop(lc *netloop.Conn, detach bool) { c.loop.Leave(lc, detach) }

@@ -3,6 +3,7 @@
 package netloop
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -1656,5 +1657,97 @@ func benchRoundTrips(b *testing.B, client net.Conn) {
 		if _, err := io.ReadFull(client, resp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHandoff walks one connection through netloop.Handoff as the protocol
+// servers use it: adopted, served by the loop, detached to its goroutine,
+// given back with ErrReattach, served by the loop again, closed.
+func TestHandoff(t *testing.T) {
+	g := NewGroup(1)
+	defer g.Close()
+	ln := listen(t)
+	client, server := pair(t, ln, &net.Dialer{})
+	defer client.Close()
+
+	var o Handoff
+	buf := make([]byte, 64)
+	hc, err := o.Adopt(g, server, func(c *Conn) {
+		n, err := c.Read(buf)
+		if errors.Is(err, ErrWouldBlock) {
+			return
+		}
+		if err != nil {
+			o.Leave(c, false)
+			return
+		}
+		switch string(buf[:n]) {
+		case "detach\n":
+			c.Write([]byte("detaching\n"))
+			o.Leave(c, true)
+		case "close\n":
+			o.Leave(c, false)
+		default:
+			c.Write(append([]byte("loop:"), buf[:n]...))
+		}
+	})
+	if err != nil || hc != o.Conn {
+		t.Fatalf("Adopt: %v, %T", err, hc)
+	}
+	served := make(chan error, 1)
+	goroutineRounds := 0
+	go func() {
+		served <- o.Serve(func() error {
+			goroutineRounds++
+			n, err := hc.Read(buf) // blocking: the goroutine's turn
+			if err != nil {
+				return err
+			}
+			hc.Write(append([]byte("goroutine:"), buf[:n]...))
+			return ErrReattach
+		})
+	}()
+	r := bufio.NewReader(client)
+	ask := func(line, want string) {
+		t.Helper()
+		client.SetDeadline(time.Now().Add(timeout))
+		if _, err := client.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		if want == "" {
+			return
+		}
+		got, err := r.ReadString('\n')
+		if err != nil || got != want {
+			t.Fatalf("%q: got %q, %v; want %q", line, got, err, want)
+		}
+	}
+	ask("a\n", "loop:a\n")
+	ask("detach\n", "detaching\n")
+	ask("b\n", "goroutine:b\n")
+	ask("c\n", "loop:c\n") // back on the loop after ErrReattach
+	ask("close\n", "")
+	if err := recv(t, served, "Serve to return"); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if goroutineRounds != 1 {
+		t.Fatalf("the goroutine served %d rounds, want 1", goroutineRounds)
+	}
+	eventually(t, "the loop to drop the connection", func() bool { return g.Len() == 0 })
+
+	// A connection that is not plain TCP keeps its goroutine.
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	var p Handoff
+	if got, err := p.Adopt(g, a, nil); got != a || err != nil || p.Conn != nil {
+		t.Fatalf("Adopt(pipe) = %T, %v", got, err)
+	}
+	// Nor does any connection when the group has no loops.
+	_, s2 := pair(t, ln, &net.Dialer{})
+	defer s2.Close()
+	var q Handoff
+	if got, err := q.Adopt(NewGroup(-1), s2, nil); got != net.Conn(s2) || err != nil || q.Conn != nil {
+		t.Fatalf("Adopt without loops = %T, %v", got, err)
 	}
 }

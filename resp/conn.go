@@ -110,13 +110,10 @@ type conn struct {
 
 	killed atomic.Bool
 
-	// Event loop (loop.go). lc is set when a loop serves the connection;
-	// it is c.nc for the connection's whole life, attached or detached.
-	// handoff tells the connection's goroutine that the loop detached
-	// (true) or closed (false) it. The other fields belong to whoever
-	// serves the connection.
-	lc          *netloop.Conn
-	handoff     chan bool
+	// Event loop (loop.go). loop.Conn is set when a loop serves the
+	// connection; it is c.nc for the connection's whole life, attached or
+	// detached. The other fields belong to whoever serves the connection.
+	loop        netloop.Handoff
 	inLoop      bool
 	toGoroutine bool // a command must run on the connection's goroutine
 	backToLoop  bool // return to the loop once that command is answered
@@ -160,7 +157,7 @@ func newConn(s *Server, nc net.Conn, prefix []byte) *conn {
 
 func (c *conn) serve(ctx context.Context) (err error) {
 	defer func() {
-		if !errors.Is(err, errReattach) {
+		if !errors.Is(err, netloop.ErrReattach) {
 			c.nc.Close()
 		}
 	}()
@@ -181,7 +178,7 @@ func (c *conn) serve(ctx context.Context) (err error) {
 		}
 		if c.backToLoop && c.r == c.w && !c.async && c.readErr == nil {
 			c.backToLoop = false
-			return errReattach
+			return netloop.ErrReattach
 		}
 		err := c.fill()
 		c.lastActive.Store(time.Now().UnixMilli())

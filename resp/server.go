@@ -238,8 +238,8 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 		c.cleanup()
 		s.conns.Remove(c)
 	}()
-	if c.lc != nil {
-		return c.serveLooped(ctx)
+	if c.loop.Conn != nil {
+		return c.loop.Serve(func() error { return c.serve(ctx) })
 	}
 	return c.serve(ctx)
 }
