@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotgrid/hotgrid/cache"
-	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/hotrod/wire"
 	"github.com/hotgrid/hotgrid/security/securitytest"
 )
@@ -15,13 +13,7 @@ import (
 // guardedServer serves a secured manager (default roles) behind a guard.
 func guardedServer(tb testing.TB) *Server {
 	g := securitytest.Guard(tb)
-	l := config.NewCache("default", config.ModeLocal)
-	l.Expiration.Interval = 0
-	l.Memory.MaxCount = 64
-	l.Memory.WhenFull = config.WhenFullRemove
-	m, err := cache.NewManager(cache.ManagerOptions{Container: &config.Container{
-		Name: "default", DefaultCache: "default", Caches: []*config.Cache{l},
-	}, Authorization: g.Policy()})
+	m, err := boundedManager(g.Policy())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // chunkConn is a net.Conn whose reads return its input in chunks of a
@@ -46,18 +47,24 @@ var fuzzServer = sync.OnceValue(func() *Server {
 	c := config.NewCache("c", config.ModeDistributed)
 	c.KeyMediaType, c.ValueMediaType = "text/plain", "text/plain"
 	c.Expiration.Interval = 0
-	l := config.NewCache("default", config.ModeLocal)
-	l.Expiration.Interval = 0
-	l.Memory.MaxCount = 64
-	l.Memory.WhenFull = config.WhenFullRemove
-	m, err := cache.NewManager(cache.ManagerOptions{Container: &config.Container{
-		Name: "default", DefaultCache: "default", Caches: []*config.Cache{c, l},
-	}})
+	m, err := boundedManager(nil, c)
 	if err != nil {
 		panic(err)
 	}
 	return NewServer(Options{Manager: m, MaxRequestSize: 1 << 16})
 })
+
+// boundedManager returns a manager whose default cache holds at most 64
+// entries, with the extra caches, authorized by p if it is not nil.
+func boundedManager(p *authz.Policy, extra ...*config.Cache) (*cache.Manager, error) {
+	l := config.NewCache("default", config.ModeLocal)
+	l.Expiration.Interval = 0
+	l.Memory.MaxCount = 64
+	l.Memory.WhenFull = config.WhenFullRemove
+	return cache.NewManager(cache.ManagerOptions{Container: &config.Container{
+		Name: "default", DefaultCache: "default", Caches: append(extra, l),
+	}, Authorization: p})
+}
 
 // FuzzServeConn feeds arbitrary bytes, split into arbitrary chunk sizes, to
 // a connection: the server must answer or close, never panic or hang.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // chunkConn is a net.Conn whose reads return its input in chunks of a
@@ -46,16 +47,23 @@ func (c *chunkConn) SetWriteDeadline(t time.Time) error { return nil }
 // fuzzServer is shared by fuzz iterations; its cache is bounded so that
 // the fuzzer cannot grow memory without limit.
 var fuzzServer = sync.OnceValue(func() *Server {
-	c := config.NewCache(DefaultCache, config.ModeLocal)
-	c.Expiration.Interval = 0
-	c.Memory.MaxCount = 256
-	c.Memory.WhenFull = config.WhenFullRemove
-	m, err := cache.NewManager(cache.ManagerOptions{Container: &config.Container{Name: "default", Caches: []*config.Cache{c}}})
+	m, err := boundedManager(nil)
 	if err != nil {
 		panic(err)
 	}
 	return NewServer(Options{Manager: m, MaxItemSize: 4096})
 })
+
+// boundedManager returns a manager whose memcached cache holds at most 256
+// entries, authorized by p if it is not nil.
+func boundedManager(p *authz.Policy) (*cache.Manager, error) {
+	c := config.NewCache(DefaultCache, config.ModeLocal)
+	c.Expiration.Interval = 0
+	c.Memory.MaxCount = 256
+	c.Memory.WhenFull = config.WhenFullRemove
+	return cache.NewManager(cache.ManagerOptions{Container: &config.Container{Name: "default", Caches: []*config.Cache{c}},
+		Authorization: p})
+}
 
 // fuzzServe feeds data to a connection in chunks; it must answer or close,
 // never panic or hang.

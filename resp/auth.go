@@ -62,6 +62,16 @@ func (c *conn) authenticate(ctx context.Context, user, pass []byte) string {
 	return ""
 }
 
+// databaseErrorReply answers a failed Server.database: NOPERM when the
+// subject may not create the database, else the error, which already reads
+// as a Redis error ("ERR DB index is out of range").
+func (c *conn) databaseErrorReply(err error) string {
+	if errors.Is(err, authz.ErrDenied) {
+		return c.errorReply(err)
+	}
+	return sanitize(err.Error())
+}
+
 // errorReply turns a cache error into its reply: NOPERM for an
 // authorization failure, as Redis' ACLs answer, else ERR.
 func (c *conn) errorReply(err error) string {

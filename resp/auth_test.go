@@ -6,21 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotgrid/hotgrid/cache"
-	"github.com/hotgrid/hotgrid/config"
 	"github.com/hotgrid/hotgrid/security/securitytest"
 )
 
 // guardedServer serves a secured manager (default roles) behind a guard.
 func guardedServer(tb testing.TB) *Server {
 	g := securitytest.Guard(tb)
-	c := config.NewCache(DefaultCache, config.ModeLocal)
-	c.Expiration.Interval = 0
-	c.Memory.MaxCount = 256
-	c.Memory.WhenFull = config.WhenFullRemove
-	c.Aliases = []string{"0"}
-	m, err := cache.NewManager(cache.ManagerOptions{Container: &config.Container{Name: "default", Caches: []*config.Cache{c}},
-		Authorization: g.Policy()})
+	m, err := boundedManager(g.Policy())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
+	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 func TestParserGolden(t *testing.T) {
@@ -173,17 +174,24 @@ func (c *chunkConn) SetWriteDeadline(t time.Time) error { return nil }
 // fuzzServer is shared by fuzz iterations; its cache is bounded so that
 // the fuzzer cannot grow memory without limit.
 var fuzzServer = sync.OnceValue(func() *Server {
-	c := config.NewCache(DefaultCache, config.ModeLocal)
-	c.Expiration.Interval = 0
-	c.Memory.MaxCount = 256
-	c.Memory.WhenFull = config.WhenFullRemove
-	c.Aliases = []string{"0"}
-	m, err := cache.NewManager(cache.ManagerOptions{Container: &config.Container{Name: "default", Caches: []*config.Cache{c}}})
+	m, err := boundedManager(nil)
 	if err != nil {
 		panic(err)
 	}
 	return NewServer(Options{Manager: m, MaxRequestSize: 1 << 16})
 })
+
+// boundedManager returns a manager whose database 0 holds at most 256
+// entries, authorized by p if it is not nil.
+func boundedManager(p *authz.Policy) (*cache.Manager, error) {
+	c := config.NewCache(DefaultCache, config.ModeLocal)
+	c.Expiration.Interval = 0
+	c.Memory.MaxCount = 256
+	c.Memory.WhenFull = config.WhenFullRemove
+	c.Aliases = []string{"0"}
+	return cache.NewManager(cache.ManagerOptions{Container: &config.Container{Name: "default", Caches: []*config.Cache{c}},
+		Authorization: p})
+}
 
 func FuzzServeConn(f *testing.F) {
 	for _, s := range []string{

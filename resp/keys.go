@@ -2,7 +2,6 @@ package resp
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
-	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 // Value kinds (cache.Metadata.Kind) of the RESP data types. 0 is a plain
@@ -514,12 +512,8 @@ func cmdCopy(c *conn, ctx context.Context, args [][]byte) {
 				return
 			}
 			d, err := c.srv.database(ctx, int(n))
-			switch {
-			case errors.Is(err, authz.ErrDenied):
-				c.out.err(c.errorReply(err))
-				return
-			case err != nil:
-				c.out.err(err.Error())
+			if err != nil {
+				c.out.err(c.databaseErrorReply(err))
 				return
 			}
 			dstDB = d

@@ -2,7 +2,6 @@ package resp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
-	"github.com/hotgrid/hotgrid/security/authz"
 )
 
 func cmdPing(c *conn, ctx context.Context, args [][]byte) {
@@ -76,12 +74,8 @@ func cmdSelect(c *conn, ctx context.Context, args [][]byte) {
 		return
 	}
 	cc, err := c.srv.database(ctx, int(n))
-	switch {
-	case errors.Is(err, authz.ErrDenied):
-		c.out.err(c.errorReply(err))
-		return
-	case err != nil:
-		c.out.err(sanitize(err.Error()))
+	if err != nil {
+		c.out.err(c.databaseErrorReply(err))
 		return
 	}
 	c.infoMu.Lock()
