@@ -12,18 +12,15 @@ import (
 )
 
 // entryOverhead estimates the bytes an entry costs beyond its key and value
-// (map slot, entry struct, allocation rounding); it weighs entries for
+// (entry header, map slot, allocation rounding); it weighs entries for
 // memory-bounded caches and for the DataMemory statistic.
 const entryOverhead = 96
 
-// entry is the container's record of one key. Writers replace its fields
-// under the segment's write lock; readers copy them under the read lock.
-type entry struct {
-	value []byte
-	meta  Metadata
-}
+// maxValueLen bounds a value: an entry records lengths in 32 bits.
+const maxValueLen = 1<<32 - 1
 
-// segment is the unit of locking: a map from key to entry.
+// segment is the unit of locking: a map from key to entry, keyed by the
+// entry's own key bytes (see entry).
 type segment struct {
 	mu sync.RWMutex
 	m  map[string]*entry
@@ -156,7 +153,7 @@ func (c *container) close(ctx context.Context) error {
 				if e.meta.Mortal() && e.meta.Expired(now) {
 					continue
 				}
-				if err := fn(i, Entry{Key: []byte(k), Value: e.value, Meta: e.meta}); err != nil {
+				if err := fn(i, Entry{Key: []byte(k), Value: e.value(), Meta: e.meta}); err != nil {
 					s.mu.RUnlock()
 					return err
 				}
@@ -192,33 +189,31 @@ func (c *container) lookupOrLoad(ctx context.Context, s *segment, idx int, key [
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	e = &entry{value: le.Value, meta: le.Meta}
-	c.install(s, key, e)
+	e = newEntry(key, le.Value, le.Meta)
+	c.install(s, e)
 	return e, true, nil
 }
 
-// install adds a new entry to s and returns the key as the map holds it;
-// s.mu is write-locked.
-func (c *container) install(s *segment, key []byte, e *entry) string {
-	k := string(key)
-	s.m[k] = e
+// install adds a new entry to s; s.mu is write-locked.
+func (c *container) install(s *segment, e *entry) {
+	s.m[e.key()] = e
 	if e.meta.Mortal() {
 		s.mortal++
 	}
 	c.count.Add(1)
-	c.bytes.Add(int64(len(key) + len(e.value) + entryOverhead))
-	return k
+	c.bytes.Add(e.weight())
 }
 
-// replace gives an existing entry a new value and metadata; s.mu is
-// write-locked.
-func (c *container) replace(s *segment, e *entry, v []byte, m Metadata) {
-	if e.meta.Mortal() {
+// replace puts ne in the place of old, the entry of the same key; s.mu is
+// write-locked. The map then holds ne's key bytes (a Go map updates a
+// string key on assignment), so nothing keeps old alive but its readers.
+func (c *container) replace(s *segment, old, ne *entry) {
+	if old.meta.Mortal() {
 		s.mortal--
 	}
-	c.bytes.Add(int64(len(v) - len(e.value)))
-	e.value, e.meta = v, m
-	if m.Mortal() {
+	s.m[ne.key()] = ne
+	c.bytes.Add(ne.weight() - old.weight())
+	if ne.meta.Mortal() {
 		s.mortal++
 	}
 }
@@ -226,19 +221,18 @@ func (c *container) replace(s *segment, e *entry, v []byte, m Metadata) {
 // admit tells the eviction policy about a key loaded from the stores and
 // evicts what it must; evMu is held, no segment lock is.
 func (c *container) admit(key []byte, h int32, vlen int) {
-	c.account("", key, h, vlen, false)
+	c.account(key, h, vlen, false)
 }
 
 // account records a key's new weight in the eviction policy (update: the
 // policy already tracks it) and evicts what it must; evMu is held, no
-// segment lock is. wkey, if not "", is key as a string already made.
-func (c *container) account(wkey string, key []byte, h int32, vlen int, update bool) {
+// segment lock is. The policy gets a key string of its own: sharing the
+// entry's would keep every value the key ever had alive in the policy.
+func (c *container) account(key []byte, h int32, vlen int, update bool) {
 	if c.policy == nil {
 		return
 	}
-	if wkey == "" {
-		wkey = string(key)
-	}
+	wkey := string(key)
 	wt := weight(c.bySize, len(key), vlen)
 	if update {
 		c.evict(c.policy.Update(wkey, policyHash(h), wt))
@@ -262,7 +256,7 @@ func (c *container) preload(ctx context.Context) error {
 		s := &c.segs[idx%len(c.segs)]
 		s.mu.Lock()
 		if s.m[string(e.Key)] == nil {
-			c.install(s, e.Key, &entry{value: e.Value, meta: e.Meta})
+			c.install(s, newEntry(e.Key, e.Value, e.Meta))
 		}
 		s.mu.Unlock()
 		if c.policy != nil {
@@ -318,9 +312,9 @@ func (c *container) notify(s *segment, t EventType, key []byte, e *entry, prev *
 		return
 	}
 	ev := &s.ev
-	*ev = Event{Type: t, Key: key, Value: e.value, Meta: e.meta}
+	*ev = Event{Type: t, Key: key, Value: e.value(), Meta: e.meta}
 	if prev != nil {
-		ev.Prev, ev.PrevMeta = prev.value, prev.meta
+		ev.Prev, ev.PrevMeta = prev.value(), prev.meta
 	}
 	for _, l := range ls {
 		l.OnEvent(ev)
@@ -353,7 +347,7 @@ func (c *container) deleteLocked(s *segment, key []byte, e *entry) {
 		s.mortal--
 	}
 	c.count.Add(-1)
-	c.bytes.Add(-int64(len(key) + len(e.value) + entryOverhead))
+	c.bytes.Add(-e.weight())
 }
 
 // forget removes key from the eviction policy. Without evMu held (the read
@@ -369,15 +363,6 @@ func (c *container) forget(key string, evHeld bool) {
 		c.evMu.Unlock()
 	}
 }
-
-func copyBytes(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return append(make([]byte, 0, len(b)), b...)
-}
-
-func (e *entry) export(key []byte) Entry { return Entry{Key: key, Value: e.value, Meta: e.meta} }
 
 func (c *container) Get(ctx context.Context, key []byte) (Entry, bool, error) {
 	s, h := c.segmentOf(key)
@@ -503,7 +488,7 @@ func (c *container) write(ctx context.Context, key, value []byte, w Write, kind 
 		// write it (writing admits it below).
 		defer func() {
 			if loaded {
-				c.admit(key, h, len(cur.value))
+				c.admit(key, h, int(cur.vlen))
 			}
 		}()
 	}
@@ -566,37 +551,37 @@ func (c *container) write(ctx context.Context, key, value []byte, w Write, kind 
 		s.mu.Unlock()
 		return Entry{}, false, CondMismatch, ErrContainerFull
 	}
-	m := c.meta(w, now)
-	v := copyBytes(value)
+	if uint64(len(value)) > maxValueLen {
+		s.mu.Unlock()
+		return Entry{}, false, CondMismatch, ErrInvalidRequest
+	}
+	ne := newEntry(key, value, c.meta(w, now))
 	if c.pers != nil {
-		if err := c.pers.Store(ctx, idx, Entry{Key: key, Value: v, Meta: m}); err != nil {
+		if err := c.pers.Store(ctx, idx, ne.export(key)); err != nil {
 			s.mu.Unlock()
 			return Entry{}, false, CondMismatch, err
 		}
 	}
 	var prev Entry
 	existed := cur != nil
-	var wkey string
 	if existed {
-		old := *cur
-		prev = old.export(key)
-		c.replace(s, cur, v, m)
+		prev = cur.export(key)
+		c.replace(s, cur, ne)
 		if !w.SkipListeners {
-			c.notify(s, EventModified, key, cur, &old)
+			c.notify(s, EventModified, key, ne, cur)
 		}
 	} else {
-		e := &entry{value: v, meta: m}
-		wkey = c.install(s, key, e)
+		c.install(s, ne)
 		if !w.SkipListeners {
-			c.notify(s, EventCreated, key, e, nil)
+			c.notify(s, EventCreated, key, ne, nil)
 		}
 	}
 	s.mu.Unlock()
 	s.ctr.stores.Add(1)
-	c.account(wkey, key, h, len(v), existed && !loaded)
+	c.account(key, h, int(ne.vlen), existed && !loaded)
 	loaded = false // admitted
 	if kind == writeCompute {
-		return Entry{Key: key, Value: v, Meta: m}, true, CondOK, nil
+		return ne.export(key), true, CondOK, nil
 	}
 	return prev, true, CondOK, nil
 }
@@ -739,8 +724,8 @@ func (c *container) Clear(ctx context.Context) error {
 		s := &c.segs[i]
 		s.mu.Lock()
 		var b int64
-		for k, e := range s.m {
-			b += int64(len(k) + len(e.value) + entryOverhead)
+		for _, e := range s.m {
+			b += e.weight()
 		}
 		c.count.Add(-int64(len(s.m)))
 		c.bytes.Add(-b)
@@ -769,7 +754,7 @@ func (c *container) Segment(ctx context.Context, seg int, buf []Entry) ([]Entry,
 		if e.meta.Mortal() && e.meta.Expired(now) {
 			continue
 		}
-		buf = append(buf, Entry{Key: []byte(k), Value: e.value, Meta: e.meta})
+		buf = append(buf, Entry{Key: []byte(k), Value: e.value(), Meta: e.meta})
 	}
 	s.mu.RUnlock()
 	if c.pers == nil {
@@ -900,24 +885,27 @@ func (c *container) restore(ctx context.Context, e Entry) error {
 		s.mu.Unlock()
 		return err
 	}
-	v := copyBytes(e.Value)
+	if uint64(len(e.Value)) > maxValueLen {
+		s.mu.Unlock()
+		return ErrInvalidRequest
+	}
+	ne := newEntry(e.Key, e.Value, e.Meta)
 	if c.pers != nil {
-		if err := c.pers.Store(ctx, idx, Entry{Key: e.Key, Value: v, Meta: e.Meta}); err != nil {
+		if err := c.pers.Store(ctx, idx, ne.export(e.Key)); err != nil {
 			s.mu.Unlock()
 			if loaded {
-				c.admit(e.Key, h, len(cur.value))
+				c.admit(e.Key, h, int(cur.vlen))
 			}
 			return err
 		}
 	}
-	var wkey string
 	if cur != nil {
-		c.replace(s, cur, v, e.Meta)
+		c.replace(s, cur, ne)
 	} else {
-		wkey = c.install(s, e.Key, &entry{value: v, meta: e.Meta})
+		c.install(s, ne)
 	}
 	s.mu.Unlock()
 	s.ctr.stores.Add(1)
-	c.account(wkey, e.Key, h, len(v), cur != nil && !loaded)
+	c.account(e.Key, h, int(ne.vlen), cur != nil && !loaded)
 	return nil
 }

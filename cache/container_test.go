@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,6 +261,64 @@ func BenchmarkGet(b *testing.B) {
 			c.Get(ctx, key)
 		}
 	})
+}
+
+// BenchmarkGetSpread reads 1M keys in a scattered order, as a loaded
+// server does: unlike BenchmarkGet, every lookup misses the CPU caches, so
+// it measures the container's memory layout.
+func BenchmarkGetSpread(b *testing.B) {
+	c, _ := newTestCache(b, nil)
+	const n = 1 << 20
+	key := []byte("key:000000000000")
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for i := range n {
+		spreadKey(key, i)
+		c.Put(ctx, key, make([]byte, 32), Write{})
+	}
+	perEntry := float64(heap()-before) / n
+	b.ReportAllocs()
+	b.ResetTimer()
+	sum := 0
+	for i := 0; i < b.N; i++ {
+		// A multiplicative step visits every key once per n reads.
+		spreadKey(key, (i*0x9E3779B1)&(n-1))
+		e, _, _ := c.Get(ctx, key)
+		sum += int(e.Value[len(e.Value)-1]) // read the value, as a server does
+	}
+	if sum != 0 {
+		b.Fatal("values changed")
+	}
+	b.ReportMetric(perEntry, "heap-B/entry")
+}
+
+// spreadKey writes i in decimal over the last 12 bytes of key.
+func spreadKey(key []byte, i int) {
+	for j := len(key) - 1; j >= len(key)-12; j-- {
+		key[j] = byte('0' + i%10)
+		i /= 10
+	}
+}
+
+// BenchmarkPutNew writes keys that are not there yet: the cost of an
+// insert, allocations included.
+func BenchmarkPutNew(b *testing.B) {
+	c, _ := newTestCache(b, nil)
+	keys := make([][]byte, b.N)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "key:%012d", i)
+	}
+	val := make([]byte, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Put(ctx, keys[i], val, Write{})
+	}
 }
 
 func BenchmarkPutOverwrite(b *testing.B) {
