@@ -201,7 +201,7 @@ func (c *container) install(s *segment, e *entry) {
 		s.mortal++
 	}
 	c.count.Add(1)
-	c.bytes.Add(e.weight())
+	c.bytes.Add(e.size())
 }
 
 // replace puts ne in the place of old, the entry of the same key; s.mu is
@@ -212,7 +212,7 @@ func (c *container) replace(s *segment, old, ne *entry) {
 		s.mortal--
 	}
 	s.m[ne.key()] = ne
-	c.bytes.Add(ne.weight() - old.weight())
+	c.bytes.Add(ne.size() - old.size())
 	if ne.meta.Mortal() {
 		s.mortal++
 	}
@@ -272,8 +272,12 @@ func weight(bySize bool, klen, vlen int) int64 {
 	if !bySize {
 		return 1
 	}
-	return int64(klen + vlen + entryOverhead)
+	return entrySize(klen, vlen)
 }
+
+// entrySize estimates the memory an entry takes: what it adds to the
+// DataMemory statistic and, in a cache bounded by size, its weight.
+func entrySize(klen, vlen int) int64 { return int64(klen) + int64(vlen) + entryOverhead }
 
 // meta builds the metadata of a new write from its options.
 func (c *container) meta(w Write, now int64) Metadata {
@@ -347,7 +351,7 @@ func (c *container) deleteLocked(s *segment, key []byte, e *entry) {
 		s.mortal--
 	}
 	c.count.Add(-1)
-	c.bytes.Add(-e.weight())
+	c.bytes.Add(-e.size())
 }
 
 // forget removes key from the eviction policy. Without evMu held (the read
@@ -725,7 +729,7 @@ func (c *container) Clear(ctx context.Context) error {
 		s.mu.Lock()
 		var b int64
 		for _, e := range s.m {
-			b += e.weight()
+			b += e.size()
 		}
 		c.count.Add(-int64(len(s.m)))
 		c.bytes.Add(-b)

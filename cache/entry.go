@@ -57,8 +57,8 @@ func (e *entry) value() []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(e), entryHeader+int(e.klen))), e.vlen)
 }
 
-// weight is what the entry adds to the DataMemory statistic.
-func (e *entry) weight() int64 { return int64(e.klen) + int64(e.vlen) + entryOverhead }
+// size is what the entry adds to the DataMemory statistic (entrySize).
+func (e *entry) size() int64 { return entrySize(int(e.klen), int(e.vlen)) }
 
 // export returns the entry as the Cache interface hands it out, under the
 // caller's key.
