@@ -3,18 +3,17 @@ package netloop
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
 )
 
-// Group is the loops of one server. Connections are spread over them round
-// robin; the loops are created with the first connection, so a server that
-// never gets one costs nothing.
+// Group is the loops of one server. A new connection goes to the least
+// busy loop, and a loop with no time to spare hands half its connections to
+// an idle sibling (balance.go); the loops are created with the first
+// connection, so a server that never gets one costs nothing.
 type Group struct {
 	n     int
 	once  sync.Once
-	loops []*Loop
+	loops []*Loop // set once by start, read-only after
 	err   error
-	seq   atomic.Uint64
 }
 
 // NewGroup returns a group of n loops: 0 means one per CPU the Go runtime
@@ -31,12 +30,16 @@ func (g *Group) start() {
 		n = runtime.GOMAXPROCS(0)
 	}
 	for range n {
-		l, err := New()
+		l, err := makeLoop(g)
 		if err != nil {
 			g.err = err
-			return
+			break
 		}
 		g.loops = append(g.loops, l)
+	}
+	// Started once the list is whole: a loop reads it to find a sibling.
+	for _, l := range g.loops {
+		go l.run()
 	}
 }
 
@@ -44,10 +47,7 @@ func (g *Group) start() {
 // (disabled, or the platform has no loops: see Err).
 func (g *Group) Next() *Loop {
 	g.once.Do(g.start)
-	if len(g.loops) == 0 {
-		return nil
-	}
-	return g.loops[int(g.seq.Add(1)%uint64(len(g.loops)))]
+	return g.idlest(nil)
 }
 
 // Err returns why a loop could not be created, if one could not.

@@ -17,6 +17,10 @@
 // is a parked goroutine: it holds no thread, and the garbage collector and
 // the scheduler treat it as any other.
 //
+// The loops of a Group share the connections by load: light traffic
+// gathers on one loop, and a loop with no time to spare moves some of its
+// connections to an idle sibling (balance.go).
+//
 // Handlers run on the loop's goroutine and must not block: a connection
 // that is about to wait (a blocking command, a slow reader whose socket
 // buffer is full, a delayed authentication failure) is detached and served
@@ -85,6 +89,12 @@ type Loop struct {
 	kickMu     sync.Mutex
 	kickClosed bool
 
+	// group is the loop's group, nil for a loop made by New alone; a loop
+	// of a group measures how busy it is and moves connections to an idle
+	// sibling when it has no time to spare (balance.go).
+	group *Group
+	load  load
+
 	// waitFn and its results: one closure for the loop's life, so that
 	// waiting allocates nothing.
 	waitFn func(uintptr) bool
@@ -94,6 +104,16 @@ type Loop struct {
 
 // New creates a loop and starts its goroutine.
 func New() (*Loop, error) {
+	l, err := makeLoop(nil)
+	if err != nil {
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// makeLoop creates a loop of group g (nil: none) without starting it.
+func makeLoop(g *Group) (*Loop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("netloop: epoll_create1: %w", err)
@@ -130,9 +150,10 @@ func New() (*Loop, error) {
 		conns:  make(map[int32]*Conn),
 		events: make([]unix.EpollEvent, maxEvents),
 		done:   make(chan struct{}),
+		group:  g,
 	}
 	l.waitFn = l.waitReady
-	go l.run()
+	l.load.start()
 	return l, nil
 }
 
@@ -155,7 +176,8 @@ func (l *Loop) Attach(tc *net.TCPConn, h Handler) (*Conn, error) {
 // yet: the caller can record the Conn before its handler first runs, then
 // calls Start. Close before Start releases the socket.
 func (l *Loop) Adopt(tc *net.TCPConn, h Handler) (*Conn, error) {
-	c := &Conn{conn: &conn{loop: l, local: tc.LocalAddr(), remote: tc.RemoteAddr(), handler: h}}
+	c := &Conn{conn: &conn{local: tc.LocalAddr(), remote: tc.RemoteAddr(), handler: h}}
+	c.loop.Store(l)
 	c.mine = &Conn{conn: c.conn, own: true}
 	c.state.Store(stateNew)
 	if err := c.adopt(tc); err != nil {
@@ -191,7 +213,7 @@ func (c *Conn) adopt(tc *net.TCPConn) error {
 // Start begins serving an adopted connection: its handler is called at
 // once, then whenever it has input.
 func (c *Conn) Start() error {
-	l := c.loop
+	l := c.loop.Load()
 	c.mu.Lock()
 	if c.state.Load() != stateNew {
 		c.mu.Unlock()
@@ -286,11 +308,16 @@ func (l *Loop) run() {
 	defer close(l.done)
 	defer l.shutdown()
 	for {
+		t0 := l.load.now()
+		l.load.waiting.Store(int64(t0) + 1)
 		n, err := l.wait()
 		if err != nil {
 			// The epoll descriptor failed: nothing can be served any more.
 			return
 		}
+		t1 := l.load.now()
+		l.load.waiting.Store(0)
+		l.load.idle += t1 - t0
 		for i := 0; i < n; i++ {
 			fd := l.events[i].Fd
 			if int(fd) == l.kick {
@@ -304,12 +331,17 @@ func (l *Loop) run() {
 			l.mu.Lock()
 			c := l.conns[fd]
 			l.mu.Unlock()
-			if c != nil {
+			// A connection on its way in from a sibling (see move) is
+			// served once it is ours.
+			if c != nil && c.loop.Load() == l {
 				l.serve(c)
 			}
 		}
 		if l.finished() {
 			return
+		}
+		if t1-l.load.winStart >= loadWindow {
+			l.endWindow(t1)
 		}
 	}
 }
@@ -352,9 +384,16 @@ func (l *Loop) handlePoked() bool {
 	}
 	l.mu.Unlock()
 	for _, c := range poked {
-		if c.attached() {
-			l.serve(c)
+		if !c.attached() {
+			continue
 		}
+		if c.loop.Load() != l {
+			// Moved to a sibling since it was queued (see move): the
+			// poke is for the loop that serves it now.
+			c.Poke()
+			continue
+		}
+		l.serve(c)
 	}
 	l.mu.Lock()
 	closed := l.closed
@@ -447,7 +486,11 @@ type Conn struct {
 }
 
 type conn struct {
-	loop    *Loop
+	// loop serves the connection; a busy loop may move it to another of
+	// its group (see shed), so it is read with Load. It changes only while
+	// Conn.mu and the old loop's mu are held and the connection is not in
+	// a poke queue.
+	loop    atomic.Pointer[Loop]
 	fd      int
 	local   net.Addr
 	remote  net.Addr
@@ -455,7 +498,8 @@ type conn struct {
 
 	// mu serialises the descriptor's end (release, Detach) with other
 	// goroutines' Close and SetReadDeadline, so that those never touch a
-	// descriptor number the process may have reused.
+	// descriptor number the process may have reused, and a move to
+	// another loop with Poke.
 	mu       sync.Mutex
 	state    atomic.Int32
 	detached net.Conn
@@ -539,7 +583,7 @@ func (c *Conn) Detach() (net.Conn, error) {
 	if c.state.Load() != stateAttached || c.closeReq.Load() {
 		return nil, net.ErrClosed
 	}
-	c.loop.remove(c)
+	c.loop.Load().remove(c)
 	f := os.NewFile(uintptr(c.fd), "netloop")
 	nc, err := net.FileConn(f) // a duplicate, registered with the netpoller
 	f.Close()
@@ -600,15 +644,19 @@ func (c *Conn) closeFD() {
 
 // Poke makes the loop call the handler soon, whether or not input arrived.
 func (c *Conn) Poke() {
-	l := c.loop
+	// c.mu keeps c on its loop (see Loop.move) until it is queued there.
+	c.mu.Lock()
+	l := c.loop.Load()
 	l.mu.Lock()
 	if c.queued || l.closed {
 		l.mu.Unlock()
+		c.mu.Unlock()
 		return
 	}
 	c.queued = true
 	l.poked = append(l.poked, c)
 	l.mu.Unlock()
+	c.mu.Unlock()
 	l.wake()
 }
 

@@ -58,3 +58,11 @@ func (c *Conn) Start() error { return errUnsupported }
 
 // Reattach fails on this platform.
 func (c *Conn) Reattach() error { return errUnsupported }
+
+// makeLoop fails on this platform.
+func makeLoop(*Group) (*Loop, error) { return nil, errUnsupported }
+
+func (l *Loop) run() {}
+
+// idlest has no loops to choose from on this platform.
+func (g *Group) idlest(*Loop) *Loop { return nil }
