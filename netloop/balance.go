@@ -54,7 +54,8 @@ const (
 )
 
 // load is a loop's own account of how busy it is. Only the loop's
-// goroutine touches it, except busy, which the group reads.
+// goroutine touches it, except what its siblings read: busy and waiting
+// (atomics) and epoch (set before the loop starts).
 type load struct {
 	epoch    time.Time     // monotonic reference for now
 	winStart time.Duration // since epoch

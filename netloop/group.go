@@ -6,9 +6,9 @@ import (
 )
 
 // Group is the loops of one server. A new connection goes to the least
-// busy loop, and a loop with no time to spare hands half its connections to
-// an idle sibling (balance.go); the loops are created with the first
-// connection, so a server that never gets one costs nothing.
+// busy loop, and a loop with no time to spare hands some of its
+// connections to an idle sibling (balance.go); the loops are created with
+// the first connection, so a server that never gets one costs nothing.
 type Group struct {
 	n     int
 	once  sync.Once
