@@ -1,5 +1,6 @@
 # Shell helpers shared by the side-by-side benchmark scripts (bench/resp,
-# bench/security, test/memcached/bench); source it, do not run it.
+# bench/resp-pinned, bench/security, test/memcached/bench); source it, do
+# not run it.
 
 # free_port prints a TCP port free on loopback.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -15,4 +16,35 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratios() {
 	local -n a=$1 b=$2
 	for i in "${!a[@]}"; do python3 -c "print(${a[$i]}/${b[$i]})"; done | median
+}
+
+# need_redis installs Debian's redis-server and redis-tools if either is
+# missing, and keeps the packaged service stopped.
+need_redis() {
+	command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null && return
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools redis-server >/dev/null
+	systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true
+}
+
+# wait_redis PORT... waits (5 s at most each) until every port answers PING.
+wait_redis() {
+	local p
+	for p in "$@"; do
+		for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.05; done
+	done
+}
+
+# redis_bench PORT PID PIPELINE TEST REQUESTS [PREFIX...] prints
+# "requests/s server-µs-CPU-per-request" of one redis-benchmark run (50
+# clients, 32-byte values, 100k random keys) against the server PID
+# listening on PORT; PREFIX (for example taskset -c 0) runs the client.
+redis_bench() {
+	local port=$1 pid=$2 pipeline=$3 test=$4 n=$5 t0 t1 rps
+	shift 5
+	t0=$(cpu_ticks "$pid")
+	rps=$("$@" redis-benchmark -p "$port" -c 50 -P "$pipeline" -n "$n" -d 32 -r 100000 -t "$test" --csv 2>/dev/null |
+		awk -F'"' -v t="${test^^}" '$2==t {print $4}')
+	t1=$(cpu_ticks "$pid")
+	echo "$rps $(python3 -c "print(($t1-$t0)*1e6/$(getconf CLK_TCK)/$n)")"
 }

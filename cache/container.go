@@ -153,7 +153,7 @@ func (c *container) close(ctx context.Context) error {
 				if e.meta.Mortal() && e.meta.Expired(now) {
 					continue
 				}
-				if err := fn(i, Entry{Key: []byte(k), Value: e.value(), Meta: e.meta}); err != nil {
+				if err := fn(i, e.export([]byte(k))); err != nil {
 					s.mu.RUnlock()
 					return err
 				}
@@ -758,7 +758,7 @@ func (c *container) Segment(ctx context.Context, seg int, buf []Entry) ([]Entry,
 		if e.meta.Mortal() && e.meta.Expired(now) {
 			continue
 		}
-		buf = append(buf, Entry{Key: []byte(k), Value: e.value(), Meta: e.meta})
+		buf = append(buf, e.export([]byte(k)))
 	}
 	s.mu.RUnlock()
 	if c.pers == nil {
