@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the text tables of bench/resp, test/memcached/bench and
+"""Turns the text tables of bench/resp, bench/memcached and
 bench/persist (files given as arguments) into chart JSON for
 bench/chart/cmd/mkchart, one JSON document per line: NAME<TAB>JSON."""
 import json, re, sys

@@ -1,5 +1,5 @@
 # Shell helpers shared by the side-by-side benchmark scripts (bench/resp,
-# bench/resp-pinned, bench/security, test/memcached/bench); source it, do
+# bench/resp-pinned, bench/security, bench/memcached); source it, do
 # not run it.
 
 # free_port prints a TCP port free on loopback.
@@ -25,6 +25,24 @@ need_redis() {
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools redis-server >/dev/null
 	systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true
+}
+
+# wait_port PORT... waits (5 s at most each) until every port on loopback
+# accepts a TCP connection, and fails if one does not.
+wait_port() {
+	local p
+	for p in "$@"; do
+		python3 - "$p" <<-'PY'
+			import socket, sys, time
+			for _ in range(100):
+			    try:
+			        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+			        sys.exit(0)
+			    except OSError:
+			        time.sleep(0.05)
+			sys.exit("nothing listens on port " + sys.argv[1])
+		PY
+	done
 }
 
 # wait_redis PORT... waits (5 s at most each) until every port answers PING.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prints the issue #3 and #6 targets against what bench/core (its JSON,
-argv[1]), bench/resp (its table, argv[2]) and test/memcached/bench (its text,
+argv[1]), bench/resp (its table, argv[2]) and bench/memcached (its text,
 argv[3], optional) measured, as a Markdown table. RESP and memcached
 ratios are the paired ones those scripts print (the median of per-round
 ratios)."""
@@ -27,7 +27,7 @@ if resp_ratios:
     lo = min(resp_ratios, key=lambda r: r[1])
     rows.append((f"RESP, hotgrid / redis-server, lowest ({lo[0]})", "≥ 1", lo[1]))
 if len(sys.argv) > 3:
-    # The paired ratio test/memcached/bench prints on each hotgrid line.
+    # The paired ratio bench/memcached prints on each hotgrid line.
     mc_ratios = [(load.strip(), float(r)) for load, r in re.findall(
         r"^hotgrid\s+(\S+(?: -\S+)*(?: \d+)?)\s+\d+ ops/s .* ([\d.]+) x memcached", open(sys.argv[3]).read(), re.M)]
     if mc_ratios:
