@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/hotrod/wire"
+	"github.com/hotgrid/hotgrid/netloop"
 )
 
 // Read buffer sizing: start small so idle connections cost little, grow
@@ -54,6 +55,14 @@ type conn struct {
 
 	localTopo Topology
 	closed    chan struct{} // closed when the connection ends
+	closeOnce sync.Once
+
+	// Event loop (loop.go). loop.Conn is set when a loop serves the
+	// connection; it is nc for the connection's whole life, attached or
+	// detached.
+	loop       netloop.Handoff
+	inLoop     bool // a loop is running the connection
+	backToLoop bool // return to the loop once the goroutine's request is answered
 }
 
 // outbound is a connection's output: responses from the reader goroutine
@@ -106,8 +115,15 @@ func (o *outbound) flush() error {
 	o.buf = o.spare[:0]
 	o.spare = nil
 	o.mu.Unlock()
-	_, err := o.nc.Write(b)
+	n, err := o.nc.Write(b)
 	o.mu.Lock()
+	if errors.Is(err, netloop.ErrWouldBlock) {
+		// On a loop: the rest goes first once the connection's
+		// goroutine has taken over.
+		o.buf = append(b[:copy(b, b[n:])], o.buf...)
+		o.mu.Unlock()
+		return err
+	}
 	if err != nil && o.err == nil {
 		o.err = err
 	}
@@ -126,8 +142,9 @@ func (o *outbound) pending() int {
 	return n
 }
 
+// serve serves the connection on its goroutine until it ends or, after a
+// request that needed the goroutine, goes back to its loop (ErrReattach).
 func (c *conn) serve(ctx context.Context) error {
-	defer c.close()
 	for {
 		if err := c.processBuffered(ctx); err != nil {
 			c.out.flush()
@@ -138,6 +155,10 @@ func (c *conn) serve(ctx context.Context) error {
 		}
 		if c.srv.conns.Closing() {
 			return nil
+		}
+		if c.mayReattach() {
+			c.backToLoop = false
+			return netloop.ErrReattach
 		}
 		if err := c.fill(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing() {
@@ -192,6 +213,9 @@ func (c *conn) processBuffered(ctx context.Context) error {
 		c.dec.Buf = c.rbuf[c.r:c.w]
 		c.dec.Pos = 0
 		err := decodeHeader(&c.dec, &c.req.header)
+		if err == nil && c.inLoop && c.needsGoroutine() {
+			return errToGoroutine
+		}
 		if err == nil {
 			err = decodeBody(&c.dec, &c.req)
 		}
@@ -237,15 +261,19 @@ func (c *conn) protocolFailure(err error) {
 	c.out.unlock(b)
 }
 
+// close ends the connection and releases what it registered; it may be
+// called more than once.
 func (c *conn) close() {
-	for _, id := range c.listenerIDs {
-		c.srv.removeListener(id, c)
-	}
-	for _, id := range c.iterIDs {
-		c.srv.iterations.remove(id)
-	}
-	close(c.closed)
-	c.nc.Close()
+	c.closeOnce.Do(func() {
+		for _, id := range c.listenerIDs {
+			c.srv.removeListener(id, c)
+		}
+		for _, id := range c.iterIDs {
+			c.srv.iterations.remove(id)
+		}
+		close(c.closed)
+		c.nc.Close()
+	})
 }
 
 // resolveCache returns the cache a request names, remembering the last one.

@@ -1,12 +1,14 @@
 // Package hotrod serves Infinispan's Hot Rod protocol, versions 2.0 to 4.1,
 // on top of the cache.Cache interface.
 //
-// Each connection is served by one goroutine that parses every complete
-// request in its read buffer, answers each into an output buffer, and
-// flushes once when the buffer holds no further complete request, so a
-// pipelining client costs two system calls per batch rather than per
-// request. Listener events are appended to the same output buffer from
-// other goroutines and flushed by a per-connection flusher.
+// A connection parses every complete request in its read buffer, answers
+// each into an output buffer, and flushes once when the buffer holds no
+// further complete request, so a pipelining client costs two system calls
+// per batch rather than per request. Plain TCP connections are served so
+// by a few event loops, others (TLS) by a goroutine each; a loop hands a
+// connection to its own goroutine for requests that may block (loop.go).
+// Listener events are appended to the same output buffer from other
+// goroutines and flushed by a per-connection flusher.
 package hotrod
 
 import (
@@ -18,6 +20,7 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/connset"
+	"github.com/hotgrid/hotgrid/netloop"
 	"github.com/hotgrid/hotgrid/security"
 )
 
@@ -52,6 +55,10 @@ type Options struct {
 	// Guard, when set, requires SASL authentication before any operation
 	// but PING, AUTH_MECH_LIST and AUTH.
 	Guard *security.Guard
+	// EventLoops is how many event loops serve plain TCP connections (see
+	// loop.go): 0 means one per CPU the Go runtime uses, a negative number
+	// none (a goroutine per connection).
+	EventLoops int
 }
 
 // DefaultMaxRequestSize is the default bound on a declared length.
@@ -70,6 +77,7 @@ type Server struct {
 	listeners   map[string]*clientListener
 
 	conns connset.Set[*conn]
+	loops *netloop.Group
 }
 
 // NewServer returns a Server for the caches of opts.Manager.
@@ -86,6 +94,7 @@ func NewServer(opts Options) *Server {
 		mgr:        opts.Manager,
 		iterations: iterations{m: make(map[string]*iteration)},
 		listeners:  make(map[string]*clientListener),
+		loops:      netloop.NewGroup(opts.EventLoops),
 	}
 }
 
@@ -96,11 +105,17 @@ var ErrServerClosed = errors.New("hotrod: server closed")
 // already read from nc (by protocol detection); they are parsed first.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) error {
 	c := newConn(s, nc, prefix)
-	if !s.conns.Add(c, nc) {
-		nc.Close()
+	c.nc = c.adopt(ctx, nc)
+	c.out.nc = c.nc
+	if !s.conns.Add(c, c.nc) {
+		c.nc.Close()
 		return ErrServerClosed
 	}
 	defer s.conns.Remove(c)
+	defer c.close()
+	if c.loop.Conn != nil {
+		return c.loop.Serve(func() error { return c.serve(ctx) })
+	}
 	return c.serve(ctx)
 }
 
@@ -108,7 +123,9 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, prefix []byte) erro
 // complete requests it has already received, flushes and closes. It waits
 // for that until ctx is done, then closes what remains.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.conns.Shutdown(ctx, nil)
+	err := s.conns.Shutdown(ctx, nil)
+	s.loops.Close()
+	return err
 }
 
 // topology returns the current topology for a connection.

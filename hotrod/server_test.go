@@ -30,6 +30,14 @@ func startServer(t testing.TB) (*Server, string) {
 		t.Fatal(err)
 	}
 	s := NewServer(Options{Manager: m, MaxRequestSize: 1 << 20})
+	t.Cleanup(m.Close)
+	return s, listen(t, s)
+}
+
+// listen serves s on a loopback port until the test ends and returns the
+// address.
+func listen(t testing.TB, s *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,9 +58,8 @@ func startServer(t testing.TB) (*Server, string) {
 		defer c2()
 		s.Shutdown(sctx)
 		cancel()
-		m.Close()
 	})
-	return s, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 func dial(t testing.TB, addr string) net.Conn {

@@ -20,8 +20,9 @@ Options:
       --resp-port N         also serve RESP alone on port N (no detection)
       --memcached-port N    also serve memcached alone on port N (no detection)
       --max-request-size N  largest length a request may declare, in bytes
-      --event-loops N       event loops serving plain TCP RESP and memcached
-                            connections (0: one per CPU; -1: a goroutine each)
+      --event-loops N       event loops serving plain TCP Hot Rod, RESP and
+                            memcached connections (0: one per CPU; -1: a
+                            goroutine each)
       --allow-unauthenticated
                             serve without users on a non-loopback address
                             (trusted networks only; without users a node

@@ -55,9 +55,9 @@ type Options struct {
 	// non-loopback address (a trusted network); without it such a node
 	// refuses to start.
 	AllowUnauthenticated bool
-	// EventLoops is how many event loops serve plain TCP RESP and
-	// memcached connections (each protocol has its own): 0 one per CPU,
-	// -1 none (see resp.Options).
+	// EventLoops is how many event loops serve plain TCP Hot Rod, RESP
+	// and memcached connections (each protocol has its own): 0 one per
+	// CPU, -1 none (see resp.Options).
 	EventLoops int
 }
 
@@ -187,6 +187,7 @@ func New(opts Options) (*Node, error) {
 		ServerVersion:  Version,
 		Topology:       n.topology,
 		Guard:          sec.guard,
+		EventLoops:     opts.EventLoops,
 	})
 	n.mc = memcached.NewServer(memcached.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard, EventLoops: opts.EventLoops})
 	n.resp = resp.NewServer(resp.Options{Manager: mgr, Logger: opts.Logger, Guard: sec.guard, EventLoops: opts.EventLoops})
