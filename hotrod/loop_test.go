@@ -107,7 +107,7 @@ func TestLoopListenerLeavesLoop(t *testing.T) {
 	readResponse(t, writer, 1)
 	waitLoopConns(t, s, 2)
 	body := wire.AppendBytes(nil, []byte("L1")) // listener id
-	body = append(body, 0, 0, 0, 0, 0)         // no state, filter, converter; not raw; all interests
+	body = append(body, 0, 0, 0, 0, 0)          // no state, filter, converter; not raw; all interests
 	lis.Write(rawRequest(2, wire.OpAddClientListener, body))
 	if op, st := readResponse(t, lis, 2); op != wire.OpAddClientListener+1 || st != wire.StatusSuccess {
 		t.Fatalf("add listener: op %#x status %#x", op, st)
