@@ -65,9 +65,9 @@ type conn struct {
 	backToLoop bool // return to the loop once the goroutine's request is answered
 }
 
-// outbound is a connection's output: responses from the reader goroutine
-// and events from listener callbacks are appended under mu; flush writes
-// them with one system call.
+// outbound is a connection's output: responses from whoever serves the
+// connection (its loop or its goroutine) and events from listener
+// callbacks are appended under mu; flush writes them with one system call.
 type outbound struct {
 	mu    sync.Mutex
 	buf   []byte
