@@ -8,26 +8,8 @@ import (
 	"time"
 
 	"github.com/hotgrid/hotgrid/hotrod/wire"
-	"github.com/hotgrid/hotgrid/netloop"
+	"github.com/hotgrid/hotgrid/netloop/looptest"
 )
-
-func requireLoops(t *testing.T) {
-	if !netloop.Supported {
-		t.Skip("event loops need Linux")
-	}
-}
-
-// waitLoopConns waits until the loops serve want connections.
-func waitLoopConns(t *testing.T, s *Server, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.loops.Len() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("loops serve %d connections, want %d", s.loops.Len(), want)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func putReq(id byte, key, value []byte) []byte {
 	body := append(wire.AppendBytes(nil, key), 0x77) // lifespan and max-idle: server defaults
@@ -52,7 +34,7 @@ func readResponse(t *testing.T, nc net.Conn, id byte) (op, status byte) {
 // TestLoopServesPlainTCP: a plain TCP connection is served by a loop, with
 // pipelined requests answered in order.
 func TestLoopServesPlainTCP(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, addr := startServer(t)
 	nc := dial(t, addr)
 	in := append(putReq(1, []byte("k"), []byte("value")), getReq(2, []byte("k"))...)
@@ -68,13 +50,13 @@ func TestLoopServesPlainTCP(t *testing.T) {
 	if v := readN(t, nc, 6); !bytes.Equal(v, wire.AppendBytes(nil, []byte("value"))) {
 		t.Fatalf("get value % x", v)
 	}
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 }
 
 // TestLoopAuthReturnsToLoop: AUTH runs on the connection's goroutine
 // (failures are delayed), then the connection goes back to its loop.
 func TestLoopAuthReturnsToLoop(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s := guardedServer(t)
 	addr := listen(t, s)
 	nc := dial(t, addr)
@@ -83,13 +65,13 @@ func TestLoopAuthReturnsToLoop(t *testing.T) {
 		t.Fatalf("get before auth: status %#x", st)
 	}
 	io.ReadFull(nc, make([]byte, 1+len("ISPN006017: Operation 'GET' requires authentication")))
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	nc.Write(authReq(2, "PLAIN", "\x00observer\x00observer-pw"))
 	if _, st := readResponse(t, nc, 2); st != wire.StatusSuccess {
 		t.Fatalf("auth: status %#x", st)
 	}
 	readN(t, nc, 2) // completed, empty challenge
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	nc.Write(getReq(3, []byte("k")))
 	if op, st := readResponse(t, nc, 3); op != wire.OpGet+1 || st != wire.StatusKeyDoesNotExist {
 		t.Fatalf("get after auth: op %#x status %#x", op, st)
@@ -100,19 +82,19 @@ func TestLoopAuthReturnsToLoop(t *testing.T) {
 // leaves the loop for good (its events are written from other goroutines)
 // and receives the events of writes made on another connection.
 func TestLoopListenerLeavesLoop(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, addr := startServer(t)
 	lis, writer := dial(t, addr), dial(t, addr)
 	writer.Write(getReq(1, []byte("absent"))) // a response with no body
 	readResponse(t, writer, 1)
-	waitLoopConns(t, s, 2)
+	looptest.WaitConns(t, s.loops, 2)
 	body := wire.AppendBytes(nil, []byte("L1")) // listener id
 	body = append(body, 0, 0, 0, 0, 0)          // no state, filter, converter; not raw; all interests
 	lis.Write(rawRequest(2, wire.OpAddClientListener, body))
 	if op, st := readResponse(t, lis, 2); op != wire.OpAddClientListener+1 || st != wire.StatusSuccess {
 		t.Fatalf("add listener: op %#x status %#x", op, st)
 	}
-	waitLoopConns(t, s, 1) // the writer only
+	looptest.WaitConns(t, s.loops, 1) // the writer only
 	writer.Write(putReq(3, []byte("evkey"), []byte("v")))
 	readResponse(t, writer, 3)
 	var got []byte
@@ -133,7 +115,7 @@ func TestLoopListenerLeavesLoop(t *testing.T) {
 // that reads late, move the connection to its goroutine and arrive whole
 // and in order.
 func TestLoopSlowReader(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	_, addr := startServer(t)
 	nc := dial(t, addr)
 	val := bytes.Repeat([]byte("v"), 512<<10)

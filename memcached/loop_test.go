@@ -13,26 +13,8 @@ import (
 
 	"github.com/hotgrid/hotgrid/cache"
 	"github.com/hotgrid/hotgrid/config"
-	"github.com/hotgrid/hotgrid/netloop"
+	"github.com/hotgrid/hotgrid/netloop/looptest"
 )
-
-func requireLoops(t *testing.T) {
-	if !netloop.Supported {
-		t.Skip("event loops need Linux")
-	}
-}
-
-// waitLoopConns waits until the loops serve want connections.
-func waitLoopConns(t *testing.T, s *Server, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.loops.Len() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("loops serve %d connections, want %d", s.loops.Len(), want)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // textClient is a line-oriented memcached text client.
 type textClient struct {
@@ -68,7 +50,7 @@ func (c *textClient) do(req string) string {
 // TestLoopAuthReturnsToLoop: a text connection authenticates on its
 // goroutine (failures are delayed) and then goes back to the loop.
 func TestLoopAuthReturnsToLoop(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s := guardedServer(t)
 	addr := startServer(t, s)
 	c := dialText(t, addr)
@@ -78,7 +60,7 @@ func TestLoopAuthReturnsToLoop(t *testing.T) {
 	if got := c.do("set auth 0 0 26\r\napplication application-pw\r\n"); got != "STORED\r\n" {
 		t.Fatalf("auth: %q", got)
 	}
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	if got := c.do("set k 0 0 1\r\nv\r\n"); got != "STORED\r\n" {
 		t.Fatalf("set after auth: %q", got)
 	}
@@ -117,7 +99,7 @@ func (slowStore) Close(context.Context, func(func(int, cache.Entry) error) error
 // served from their goroutines, so a slow store write on one does not delay
 // the others, as it would if they shared a loop.
 func TestLoopStoreDoesNotHoldLoop(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	log := slog.New(slog.DiscardHandler)
 	cfg := config.NewCache(DefaultCache, config.ModeLocal)
 	cfg.Persistence.Stores = []config.Store{{Kind: config.StoreFile}}
@@ -137,7 +119,7 @@ func TestLoopStoreDoesNotHoldLoop(t *testing.T) {
 	writer, other := dialText(t, addr), dialText(t, addr)
 	writer.do("version\r\n")
 	other.do("version\r\n")
-	waitLoopConns(t, s, 0) // both left the loop at their first request
+	looptest.WaitConns(t, s.loops, 0) // both left the loop at their first request
 
 	done := make(chan string, 1)
 	go func() { done <- writer.do("set k 0 0 1\r\nv\r\n") }()
@@ -157,7 +139,7 @@ func TestLoopStoreDoesNotHoldLoop(t *testing.T) {
 // TestLoopSlowReader: replies larger than the socket buffer, to a client
 // that reads late, move the connection to its goroutine and arrive whole.
 func TestLoopSlowReader(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	c := dialText(t, addr)

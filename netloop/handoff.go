@@ -2,6 +2,7 @@ package netloop
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 )
 
@@ -45,6 +46,17 @@ func (o *Handoff) Adopt(g *Group, nc net.Conn, h Handler) (net.Conn, error) {
 	o.Conn = c
 	o.handoff = make(chan bool, 1)
 	return c, nil
+}
+
+// AdoptOrKeep is Adopt for a server that carries on with nc when nc cannot
+// be adopted: it logs why at debug level, naming protocol, and returns the
+// net.Conn the protocol should hold either way.
+func (o *Handoff) AdoptOrKeep(g *Group, nc net.Conn, h Handler, log *slog.Logger, protocol string) net.Conn {
+	hc, err := o.Adopt(g, nc, h)
+	if err != nil {
+		log.Debug("connection kept off the event loops", "protocol", protocol, "err", err)
+	}
+	return hc
 }
 
 // Serve starts the adopted connection on its loop and returns when the

@@ -21,11 +21,7 @@ import (
 // adopt gives a plain TCP connection to a loop (see netloop.Handoff); it
 // returns what the connection holds as its net.Conn.
 func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
-	hc, err := c.loop.Adopt(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) })
-	if err != nil {
-		c.srv.log.Debug("resp connection kept off the event loops", "err", err)
-	}
-	return hc
+	return c.loop.AdoptOrKeep(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) }, c.srv.log, "resp")
 }
 
 // loopReady is the connection's loop handler: read what arrived, answer

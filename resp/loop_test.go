@@ -8,44 +8,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotgrid/hotgrid/netloop"
+	"github.com/hotgrid/hotgrid/netloop/looptest"
 )
-
-// waitLoopConns waits until the loops serve want connections.
-func waitLoopConns(t *testing.T, s *Server, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.loops.Len() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("loops serve %d connections, want %d", s.loops.Len(), want)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func requireLoops(t *testing.T) {
-	if !netloop.Supported {
-		t.Skip("event loops need Linux")
-	}
-}
 
 // TestLoopServesPlainTCP checks that plain TCP connections go to the loops,
 // that a blocking command moves its connection to a goroutine without
 // losing the commands pipelined after it, and that closed connections leave
 // the loops.
 func TestLoopServesPlainTCP(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	a, b := dial(t, addr), dial(t, addr)
 	a.do("PING")
 	b.do("PING")
-	waitLoopConns(t, s, 2)
+	looptest.WaitConns(t, s.loops, 2)
 
 	// BLPOP on an empty list must wait: its connection leaves the loop.
 	// The PING pipelined behind it is answered after the pop.
 	b.nc.Write(append(encodeCmd("BLPOP", "q", "5"), encodeCmd("PING")...))
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	if got := a.do("RPUSH", "q", "v"); got != ":1\r\n" {
 		t.Fatalf("RPUSH: %q", got)
 	}
@@ -56,14 +38,14 @@ func TestLoopServesPlainTCP(t *testing.T) {
 		t.Fatalf("PING after BLPOP: %q", got)
 	}
 	a.nc.Close()
-	waitLoopConns(t, s, 0)
+	looptest.WaitConns(t, s.loops, 0)
 }
 
 // TestLoopSlowReader has a client pipeline far more output than a socket
 // buffer holds before it reads anything: the loop cannot write it all, hands
 // the connection to a goroutine, and every reply arrives whole and in order.
 func TestLoopSlowReader(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	c := dial(t, addr)
@@ -94,18 +76,18 @@ func TestLoopSlowReader(t *testing.T) {
 // on the connection's goroutine because failures are delayed, gives the
 // connection back to the loop afterwards.
 func TestLoopAuthReturnsToLoop(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s := guardedServer(t)
 	addr := startServer(t, s)
 	c := dial(t, addr)
 	if got := c.do("GET", "k"); !strings.HasPrefix(got, "-NOAUTH") {
 		t.Fatalf("GET before AUTH: %q", got)
 	}
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	if got := c.do("AUTH", "application", "application-pw"); got != "+OK\r\n" {
 		t.Fatalf("AUTH: %q", got)
 	}
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 	if got := c.do("SET", "k", "v"); got != "+OK\r\n" {
 		t.Fatalf("SET after AUTH: %q", got)
 	}
@@ -116,7 +98,7 @@ func TestLoopAuthReturnsToLoop(t *testing.T) {
 
 // TestLoopClientKill closes a loop connection from another connection.
 func TestLoopClientKill(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	victim, killer := dial(t, addr), dial(t, addr)
@@ -131,13 +113,13 @@ func TestLoopClientKill(t *testing.T) {
 	if _, err := victim.r.ReadByte(); err == nil {
 		t.Fatal("killed connection still open")
 	}
-	waitLoopConns(t, s, 1)
+	looptest.WaitConns(t, s.loops, 1)
 }
 
 // TestLoopShutdownAnswersPipelined checks that Shutdown lets a loop
 // connection answer the complete commands it holds before closing it.
 func TestLoopShutdownAnswersPipelined(t *testing.T) {
-	requireLoops(t)
+	looptest.Require(t)
 	s, _ := newTestServer(t)
 	addr := startServer(t, s)
 	c := dial(t, addr)
