@@ -55,7 +55,6 @@ type conn struct {
 
 	localTopo Topology
 	closed    chan struct{} // closed when the connection ends
-	closeOnce sync.Once
 
 	// Event loop (loop.go). loop.Conn is set when a loop serves the
 	// connection; it is nc for the connection's whole life, attached or
@@ -261,19 +260,17 @@ func (c *conn) protocolFailure(err error) {
 	c.out.unlock(b)
 }
 
-// close ends the connection and releases what it registered; it may be
-// called more than once.
+// close ends the connection and releases what it registered; ServeConn
+// calls it once the connection is over, on a loop or on its goroutine.
 func (c *conn) close() {
-	c.closeOnce.Do(func() {
-		for _, id := range c.listenerIDs {
-			c.srv.removeListener(id, c)
-		}
-		for _, id := range c.iterIDs {
-			c.srv.iterations.remove(id)
-		}
-		close(c.closed)
-		c.nc.Close()
-	})
+	for _, id := range c.listenerIDs {
+		c.srv.removeListener(id, c)
+	}
+	for _, id := range c.iterIDs {
+		c.srv.iterations.remove(id)
+	}
+	close(c.closed)
+	c.nc.Close()
 }
 
 // resolveCache returns the cache a request names, remembering the last one.
