@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hotgrid/hotgrid/cache"
@@ -749,10 +748,9 @@ func cmdInfo(c *conn, ctx context.Context, args [][]byte) {
 	}
 	if show("cpu") {
 		section("CPU")
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		kv("used_cpu_sys", fmt.Sprintf("%.6f", float64(ru.Stime.Sec)+float64(ru.Stime.Usec)/1e6))
-		kv("used_cpu_user", fmt.Sprintf("%.6f", float64(ru.Utime.Sec)+float64(ru.Utime.Usec)/1e6))
+		sys, user := cpuTimes()
+		kv("used_cpu_sys", fmt.Sprintf("%.6f", sys.Seconds()))
+		kv("used_cpu_user", fmt.Sprintf("%.6f", user.Seconds()))
 	}
 	if all || want["modules"] {
 		section("Modules")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -766,6 +767,10 @@ func TestServerCommands(t *testing.T) {
 	}
 	if got := c.do("INFO", "keyspace"); strings.Contains(got, "# Server") {
 		t.Errorf("INFO keyspace: %q", got)
+	}
+	// The test process has used some CPU by now, in the kernel or not.
+	if got := c.do("INFO", "cpu"); !regexp.MustCompile(`used_cpu_(sys|user):(0\.0*[1-9]|[1-9])`).MatchString(got) {
+		t.Errorf("INFO cpu: %q", got)
 	}
 	runSteps(t, c, []step{
 		{cmd("CONFIG", "GET", "save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
