@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// Group is the loops of one server. A new connection goes to the least
-// busy loop, and a loop with no time to spare hands some of its
+// Group is the loops of one server. A new connection goes to the first
+// loop with time to spare, and a loop with none hands some of its
 // connections to an idle sibling (balance.go); the loops are created with
 // the first connection, so a server that never gets one costs nothing.
 type Group struct {
@@ -43,10 +43,16 @@ func (g *Group) start() {
 	}
 }
 
-// Next returns the loop for a new connection; nil if the group has none
-// (disabled, or the platform has no loops: see Err).
+// Next returns the loop for a new connection: the first with time to
+// spare, else the least busy; nil if the group has none (disabled, or the
+// platform has no loops: see Err).
 func (g *Group) Next() *Loop {
 	g.once.Do(g.start)
+	for _, l := range g.loops {
+		if l.load.busyNow() < shedAbove {
+			return l
+		}
+	}
 	return g.idlest(nil)
 }
 
