@@ -122,6 +122,17 @@ func (l *Loop) endWindow(now time.Duration) {
 	}
 }
 
+// place returns the loop for a new connection: the first with time to
+// spare, else the least busy.
+func (g *Group) place() *Loop {
+	for _, l := range g.loops {
+		if l.load.busyNow() < shedAbove {
+			return l
+		}
+	}
+	return g.idlest(nil)
+}
+
 // idlest returns the least busy loop other than not (the first of equals),
 // nil if there is none.
 func (g *Group) idlest(not *Loop) *Loop {

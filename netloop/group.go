@@ -48,12 +48,7 @@ func (g *Group) start() {
 // platform has no loops: see Err).
 func (g *Group) Next() *Loop {
 	g.once.Do(g.start)
-	for _, l := range g.loops {
-		if l.load.busyNow() < shedAbove {
-			return l
-		}
-	}
-	return g.idlest(nil)
+	return g.place()
 }
 
 // Err returns why a loop could not be created, if one could not.

@@ -64,5 +64,5 @@ func makeLoop(*Group) (*Loop, error) { return nil, errUnsupported }
 
 func (l *Loop) run() {}
 
-// idlest has no loops to choose from on this platform.
-func (g *Group) idlest(*Loop) *Loop { return nil }
+// place has no loops to choose from on this platform.
+func (g *Group) place() *Loop { return nil }
