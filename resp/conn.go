@@ -15,10 +15,16 @@ import (
 )
 
 // Read buffer sizing: start small so idle connections cost little, grow
-// while a command does not fit, shrink back once drained.
+// while a command does not fit or while reads fill the buffer (up to
+// readAhead), shrink back once drained.
 const (
 	minReadBuf = 4 << 10
 	maxIdleBuf = 64 << 10
+	// readAhead is how far a connection whose reads fill its buffer grows
+	// it (Redis reads 16 KiB at a time). A client that pipelines 64 SETs
+	// of 32-byte values sends 4.8 KB at once: in 4 KiB it took two reads,
+	// two batches and two replies, and the client two reads to get them.
+	readAhead = 16 << 10
 	// maxPendingOut bounds the output of one batch; past it the batch is
 	// flushed before the next command is answered.
 	maxPendingOut = 256 << 10
@@ -41,6 +47,9 @@ type conn struct {
 
 	rbuf []byte // unread input is rbuf[r:w]
 	r, w int
+	// filled: the last read filled rbuf, so the next fill grows it (up to
+	// readAhead) rather than read the rest in pieces.
+	filled bool
 	// readErr is an error met by a read made while the connection was
 	// blocked; it is returned by the next fill.
 	readErr error
@@ -352,6 +361,11 @@ func (c *conn) fill() error {
 		}
 	}
 	need := max(c.p.need, c.w-c.r+1)
+	if c.filled && len(c.rbuf) < readAhead {
+		// The last read filled the buffer: more was likely waiting.
+		need = max(need, 2*len(c.rbuf))
+	}
+	c.filled = false
 	if c.r+need > len(c.rbuf) {
 		if c.r > 0 {
 			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
@@ -370,6 +384,7 @@ func (c *conn) fill() error {
 	n, err := c.nc.Read(c.rbuf[c.w:])
 	c.w += n
 	if n > 0 {
+		c.filled = c.w == len(c.rbuf)
 		return nil
 	}
 	if err == nil {
