@@ -62,6 +62,8 @@ type conn struct {
 	loop       netloop.Handoff
 	inLoop     bool // a loop is running the connection
 	backToLoop bool // return to the loop once the goroutine's request is answered
+	// loopFlushFn is loopFlush as a func value, made once for AfterBatch.
+	loopFlushFn func(*netloop.Conn)
 }
 
 // outbound is a connection's output: responses from whoever serves the

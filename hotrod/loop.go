@@ -31,6 +31,7 @@ var errToGoroutine = errors.New("hotrod: request needs the connection's goroutin
 // adopt gives a plain TCP connection to a loop (see netloop.Handoff); it
 // returns what the connection holds as its net.Conn.
 func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
+	c.loopFlushFn = c.loopFlush
 	return c.loop.AdoptOrKeep(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) }, c.srv.log, "hotrod")
 }
 
@@ -45,6 +46,14 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 	}
 	stop := c.srv.conns.Closing() || lc.DeadlinePassed()
 	perr := c.processBuffered(ctx)
+	if perr == nil && !stop {
+		// The connection stays: its responses leave with the rest of
+		// the batch's (see netloop.Conn.AfterBatch).
+		if c.out.pending() > 0 {
+			lc.AfterBatch(c.loopFlushFn)
+		}
+		return
+	}
 	ferr := c.out.flush()
 	switch {
 	case ferr != nil && !errors.Is(ferr, netloop.ErrWouldBlock):
@@ -58,6 +67,19 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 		c.leaveLoop(lc, false)
 	case perr != nil || ferr != nil:
 		c.leaveLoop(lc, true)
+	}
+}
+
+// loopFlush writes the responses of a batch (see loopReady).
+func (c *conn) loopFlush(lc *netloop.Conn) {
+	switch err := c.out.flush(); {
+	case err == nil:
+	case errors.Is(err, netloop.ErrWouldBlock):
+		// The client reads slower than we write: its goroutine
+		// writes the rest.
+		c.leaveLoop(lc, true)
+	default:
+		c.leaveLoop(lc, false)
 	}
 }
 

@@ -64,7 +64,9 @@ type conn struct {
 	// detached.
 	loop       netloop.Handoff
 	backToLoop bool // return to the loop once authenticated
-	ccStores   bool // cc has stores
+	// loopFlushFn is loopFlush as a func value, made once for AfterBatch.
+	loopFlushFn func(*netloop.Conn)
+	ccStores    bool // cc has stores
 }
 
 func newConn(s *Server, nc net.Conn, prefix []byte) *conn {

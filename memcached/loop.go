@@ -19,6 +19,7 @@ import (
 // adopt gives a plain TCP connection to a loop (see netloop.Handoff); it
 // returns what the connection holds as its net.Conn.
 func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
+	c.loopFlushFn = c.loopFlush
 	return c.loop.AdoptOrKeep(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) }, c.srv.log, "memcached")
 }
 
@@ -36,6 +37,14 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 	}
 	perr := c.processBuffered(ctx)
 	c.srv.stats.add(&c.ctr)
+	if perr == nil && !stop {
+		// The connection stays: its replies leave with the rest of the
+		// batch's (see netloop.Conn.AfterBatch).
+		if len(c.out) > 0 {
+			lc.AfterBatch(c.loopFlushFn)
+		}
+		return
+	}
 	ferr := c.flush()
 	switch {
 	case ferr != nil && !errors.Is(ferr, netloop.ErrWouldBlock):
@@ -48,6 +57,19 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 		// The client reads slower than we write: its goroutine
 		// writes the rest.
 		c.leaveLoop(lc, true)
+	}
+}
+
+// loopFlush writes the replies of a batch (see loopReady).
+func (c *conn) loopFlush(lc *netloop.Conn) {
+	switch err := c.flush(); {
+	case err == nil:
+	case errors.Is(err, netloop.ErrWouldBlock):
+		// The client reads slower than we write: its goroutine
+		// writes the rest.
+		c.leaveLoop(lc, true)
+	default:
+		c.leaveLoop(lc, false)
 	}
 }
 

@@ -82,6 +82,11 @@ type Loop struct {
 	poked  []*Conn
 	closed bool
 
+	// after holds the calls handlers asked for, during the current
+	// batch, to be made once it is served (AfterBatch); only the loop's
+	// goroutine touches it.
+	after []afterCall
+
 	events []unix.EpollEvent
 	done   chan struct{}
 
@@ -337,6 +342,7 @@ func (l *Loop) run() {
 				l.serve(c)
 			}
 		}
+		l.afterBatch()
 		if l.finished() {
 			return
 		}
@@ -431,6 +437,30 @@ func (l *Loop) serve(c *Conn) {
 		l.remove(c)
 		c.release()
 	}
+}
+
+// afterCall is a call AfterBatch asked for.
+type afterCall struct {
+	c  *Conn
+	fn func(*Conn)
+}
+
+// afterBatch makes the calls handlers asked for with AfterBatch, once every
+// ready connection of the batch was served.
+func (l *Loop) afterBatch() {
+	for i, a := range l.after {
+		l.after[i] = afterCall{}
+		c := a.c
+		if s := c.state.Load(); (s != stateAttached && s != stateClosing) || c.loop.Load() != l {
+			continue // released or detached since it asked
+		}
+		a.fn(c.mine)
+		if c.state.Load() == stateClosing {
+			l.remove(c)
+			c.release()
+		}
+	}
+	l.after = l.after[:0]
 }
 
 func (l *Loop) remove(c *Conn) {
@@ -640,6 +670,22 @@ func (c *Conn) release() {
 func (c *Conn) closeFD() {
 	unix.Close(c.fd)
 	c.state.Store(stateReleased)
+}
+
+// AfterBatch asks the loop to call fn with the handler's handle once it has
+// served every connection that was ready with this one, before it waits
+// for input again; called by the handler, on the loop's goroutine. fn runs
+// as the handler does (it may Write, Close or Detach), once per request,
+// and not at all if the connection is released or detached first; fn
+// should be made once, since a func value made per call allocates.
+//
+// A handler that buffers its replies and writes them from fn sends the
+// replies of one batch together, as Redis does (it answers the clients of
+// one pass of its event loop after reading them all): a client serving many
+// connections then finds many replies per wake-up instead of one.
+func (c *Conn) AfterBatch(fn func(*Conn)) {
+	l := c.loop.Load()
+	l.after = append(l.after, afterCall{c, fn})
 }
 
 // Poke makes the loop call the handler soon, whether or not input arrived.

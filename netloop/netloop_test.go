@@ -1751,3 +1751,91 @@ func TestHandoff(t *testing.T) {
 		t.Fatalf("Adopt without loops = %T, %v", got, err)
 	}
 }
+
+// TestAfterBatch: the calls asked for with AfterBatch come once every
+// connection of the batch was served, once per request, with a handle that
+// can write and close; a connection detached in the same handler call gets
+// none.
+func TestAfterBatch(t *testing.T) {
+	l := newLoop(t)
+	ln := listen(t)
+
+	// events is appended to on the loop's goroutine only; the test reads
+	// it once the loop has said (on done) that the batch is over.
+	var events []string
+	done := make(chan struct{}, 4)
+
+	// Hold the loop in a handler while a and b are attached, so that both
+	// are served in the batch that follows.
+	_, holdServer := pair(t, ln, nil)
+	holding, release := make(chan struct{}), make(chan struct{})
+	var held bool
+	if _, err := l.Attach(holdServer, func(c *Conn) {
+		if !held {
+			held = true
+			close(holding)
+			<-release
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	<-holding
+
+	clients := map[string]*net.TCPConn{}
+	for _, name := range []string{"a", "b", "detached"} {
+		client, server := pair(t, ln, nil)
+		clients[name] = client
+		after := func(c *Conn) {
+			events = append(events, "after "+name)
+			switch name {
+			case "a":
+				c.Write([]byte("reply a"))
+			case "b":
+				c.Close()
+			}
+			done <- struct{}{}
+		}
+		if _, err := l.Attach(server, func(c *Conn) {
+			events = append(events, "serve "+name)
+			c.AfterBatch(after)
+			c.AfterBatch(after) // asked twice: called twice, unless closed by then
+			if name == "detached" {
+				nc, err := c.Detach()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				nc.Close()
+				done <- struct{}{}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	for range 4 { // a twice, b once (closed by the first), detached once
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			t.Fatalf("after-batch calls missing; events %q", events)
+		}
+	}
+	want := []string{"serve a", "serve b", "serve detached", "after a", "after a", "after b"}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Fatalf("events %q, want %q", events, want)
+	}
+	buf := make([]byte, 32)
+	n, err := io.ReadAtLeast(clients["a"], buf, len("reply areply a"))
+	if err != nil || string(buf[:n]) != "reply areply a" {
+		t.Fatalf("a read %q, %v; want both replies written after the batch", buf[:n], err)
+	}
+	if _, err := clients["b"].Read(buf); err != io.EOF {
+		t.Fatalf("b read %v, want EOF: Close in an after-batch call must end the connection", err)
+	}
+	// b is gone, detached was taken out; the holder and a are left.
+	for deadline := time.Now().Add(timeout); l.Len() != 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections attached, want 2 (the holder and a)", l.Len())
+		}
+	}
+}

@@ -47,6 +47,9 @@ func (c *Conn) Detach() (net.Conn, error) { return nil, errUnsupported }
 // Poke does nothing.
 func (c *Conn) Poke() {}
 
+// AfterBatch does nothing.
+func (c *Conn) AfterBatch(func(*Conn)) {}
+
 // DeadlinePassed reports false.
 func (c *Conn) DeadlinePassed() bool { return false }
 

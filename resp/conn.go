@@ -127,6 +127,8 @@ type conn struct {
 	toGoroutine bool // a command must run on the connection's goroutine
 	backToLoop  bool // return to the loop once that command is answered
 	ccStores    bool // cc has stores
+	// loopFlushFn is loopFlush as a func value, made once for AfterBatch.
+	loopFlushFn func(*netloop.Conn)
 
 	scratch []byte
 	offs    []int

@@ -21,6 +21,7 @@ import (
 // adopt gives a plain TCP connection to a loop (see netloop.Handoff); it
 // returns what the connection holds as its net.Conn.
 func (c *conn) adopt(ctx context.Context, nc net.Conn) net.Conn {
+	c.loopFlushFn = c.loopFlush
 	return c.loop.AdoptOrKeep(c.srv.loops, nc, func(lc *netloop.Conn) { c.loopReady(ctx, lc) }, c.srv.log, "resp")
 }
 
@@ -37,6 +38,14 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 	stop := c.srv.conns.Closing() || lc.DeadlinePassed()
 	perr := c.processBuffered(ctx)
 	c.unlockShared()
+	if perr == nil && !stop && !c.toGoroutine && !c.killed.Load() {
+		// The connection stays: its replies leave with the rest of the
+		// batch's (see netloop.Conn.AfterBatch).
+		if len(c.out.b) > 0 || c.ncmds > 0 {
+			lc.AfterBatch(c.loopFlushFn)
+		}
+		return
+	}
 	ferr := c.flush()
 	switch {
 	case ferr != nil && !errors.Is(ferr, netloop.ErrWouldBlock):
@@ -49,6 +58,19 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 		// A command must wait, or the client reads slower than we
 		// write: the goroutine continues where the loop stopped.
 		c.leaveLoop(lc, true)
+	}
+}
+
+// loopFlush writes the replies of a batch (see loopReady).
+func (c *conn) loopFlush(lc *netloop.Conn) {
+	switch err := c.flush(); {
+	case err == nil:
+	case errors.Is(err, netloop.ErrWouldBlock):
+		// The client reads slower than we write: the goroutine
+		// writes the rest.
+		c.leaveLoop(lc, true)
+	default:
+		c.leaveLoop(lc, false)
 	}
 }
 
