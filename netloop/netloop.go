@@ -3,7 +3,9 @@
 // Package netloop serves many plain TCP connections from one goroutine per
 // loop, the way Redis and memcached do: the loop asks a level-triggered epoll
 // set which connections have input, reads each once, and lets its handler
-// answer every complete request before the next.
+// answer every complete request before the next. A handler may keep its
+// replies until every ready connection was served (Conn.AfterBatch), so
+// that the replies of one batch leave together, as Redis writes them.
 //
 // A goroutine per connection over Go's netpoller costs, per request, the
 // read that returns EAGAIN before the goroutine parks, the park and the
