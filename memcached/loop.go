@@ -62,14 +62,8 @@ func (c *conn) loopReady(ctx context.Context, lc *netloop.Conn) {
 
 // loopFlush writes the replies of a batch (see loopReady).
 func (c *conn) loopFlush(lc *netloop.Conn) {
-	switch err := c.flush(); {
-	case err == nil:
-	case errors.Is(err, netloop.ErrWouldBlock):
-		// The client reads slower than we write: its goroutine
-		// writes the rest.
-		c.leaveLoop(lc, true)
-	default:
-		c.leaveLoop(lc, false)
+	if leave, detach := netloop.LeaveAfterWrite(c.flush()); leave {
+		c.leaveLoop(lc, detach)
 	}
 }
 

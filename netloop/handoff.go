@@ -96,3 +96,19 @@ func (o *Handoff) Leave(c *Conn, detach bool) {
 	c.Close()
 	o.handoff <- false
 }
+
+// LeaveAfterWrite tells a handler that wrote from the loop whether the
+// connection must leave it: not after a whole write (err nil); for its
+// goroutine, which writes the rest, when the send buffer filled
+// (ErrWouldBlock: the client reads slower than the server writes); for
+// good on any other error.
+func LeaveAfterWrite(err error) (leave, detach bool) {
+	switch {
+	case err == nil:
+		return false, false
+	case errors.Is(err, ErrWouldBlock):
+		return true, true
+	default:
+		return true, false
+	}
+}

@@ -1839,3 +1839,22 @@ func TestAfterBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaveAfterWrite: a whole write stays, a full send buffer (however
+// wrapped) detaches, any other error closes.
+func TestLeaveAfterWrite(t *testing.T) {
+	for _, tc := range []struct {
+		err           error
+		leave, detach bool
+	}{
+		{nil, false, false},
+		{ErrWouldBlock, true, true},
+		{fmt.Errorf("flush: %w", ErrWouldBlock), true, true},
+		{net.ErrClosed, true, false},
+		{io.ErrShortWrite, true, false},
+	} {
+		if leave, detach := LeaveAfterWrite(tc.err); leave != tc.leave || detach != tc.detach {
+			t.Errorf("LeaveAfterWrite(%v) = %v, %v; want %v, %v", tc.err, leave, detach, tc.leave, tc.detach)
+		}
+	}
+}
