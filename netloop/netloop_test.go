@@ -1760,22 +1760,44 @@ func TestAfterBatch(t *testing.T) {
 	l := newLoop(t)
 	ln := listen(t)
 
-	// events is appended to on the loop's goroutine only; the test reads
-	// it once the loop has said (on done) that the batch is over.
+	// The handlers keep to the Handler contract (read, close on an error)
+	// so that the loop can close once the test ends, and they record what
+	// happened until then.
+	var mu sync.Mutex
 	var events []string
-	done := make(chan struct{}, 4)
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	recorded := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("%q", events)
+	}
+	done := make(chan struct{}, 64) // never full: the loop must not block
+	// ended reads c and closes it once its client has gone.
+	ended := func(c *Conn, buf []byte) bool {
+		if _, err := c.Read(buf); err != nil && !errors.Is(err, ErrWouldBlock) {
+			c.Close()
+			return true
+		}
+		return false
+	}
 
 	// Hold the loop in a handler while a and b are attached, so that both
 	// are served in the batch that follows.
 	_, holdServer := pair(t, ln, nil)
 	holding, release := make(chan struct{}), make(chan struct{})
 	var held bool
+	holdBuf := make([]byte, 16)
 	if _, err := l.Attach(holdServer, func(c *Conn) {
-		if !held {
-			held = true
-			close(holding)
-			<-release
+		if ended(c, holdBuf) || held {
+			return
 		}
+		held = true
+		close(holding)
+		<-release
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -1786,7 +1808,7 @@ func TestAfterBatch(t *testing.T) {
 		client, server := pair(t, ln, nil)
 		clients[name] = client
 		after := func(c *Conn) {
-			events = append(events, "after "+name)
+			record("after " + name)
 			switch name {
 			case "a":
 				c.Write([]byte("reply a"))
@@ -1795,8 +1817,12 @@ func TestAfterBatch(t *testing.T) {
 			}
 			done <- struct{}{}
 		}
+		buf := make([]byte, 16)
 		if _, err := l.Attach(server, func(c *Conn) {
-			events = append(events, "serve "+name)
+			if ended(c, buf) {
+				return
+			}
+			record("serve " + name)
 			c.AfterBatch(after)
 			c.AfterBatch(after) // asked twice: called twice, unless closed by then
 			if name == "detached" {
@@ -1817,12 +1843,12 @@ func TestAfterBatch(t *testing.T) {
 		select {
 		case <-done:
 		case <-time.After(timeout):
-			t.Fatalf("after-batch calls missing; events %q", events)
+			t.Fatalf("after-batch calls missing; events %s", recorded())
 		}
 	}
-	want := []string{"serve a", "serve b", "serve detached", "after a", "after a", "after b"}
-	if fmt.Sprint(events) != fmt.Sprint(want) {
-		t.Fatalf("events %q, want %q", events, want)
+	want := fmt.Sprintf("%q", []string{"serve a", "serve b", "serve detached", "after a", "after a", "after b"})
+	if got := recorded(); got != want {
+		t.Fatalf("events %s, want %s", got, want)
 	}
 	buf := make([]byte, 32)
 	n, err := io.ReadAtLeast(clients["a"], buf, len("reply areply a"))
