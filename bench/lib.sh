@@ -53,24 +53,33 @@ wait_redis() {
 	done
 }
 
+# client_busy OUT CMD... runs a load generator, its output (both streams)
+# to the file OUT, and prints its own CPU time (user + system) over its
+# wall time: near 1, its thread is saturated and sets the pace.
+client_busy() {
+	local out=$1 w0 w1 cpu
+	shift
+	w0=$(date +%s%N)
+	# bash's time keyword reports the command's user and system seconds.
+	cpu=$( { TIMEFORMAT='%U %S'; time "$@" >"$out" 2>&1; } 2>&1)
+	w1=$(date +%s%N)
+	python3 -c "u, s = '$cpu'.split(); print(round((float(u) + float(s)) * 1e9 / ($w1 - $w0), 3))"
+}
+
 # redis_bench PORT PID PIPELINE TEST REQUESTS [PREFIX...] prints
 # "requests/s server-µs-CPU-per-request client-busy" of one redis-benchmark
 # run (50 clients, 32-byte values, 100k random keys) against the server PID
 # listening on PORT; PREFIX (for example taskset -c 0) runs the client.
-# client-busy is redis-benchmark's own CPU time (user + system) over the
-# run's wall time: near 1, its one thread is saturated and sets the pace.
+# client-busy is as client_busy prints it.
 redis_bench() {
-	local port=$1 pid=$2 pipeline=$3 test=$4 n=$5 t0 t1 w0 w1 rps out cpu
+	local port=$1 pid=$2 pipeline=$3 test=$4 n=$5 t0 t1 rps out busy
 	shift 5
 	out=$(mktemp)
 	t0=$(cpu_ticks "$pid")
-	w0=$(date +%s%N)
-	# bash's time keyword reports the command's user and system seconds.
-	cpu=$( { TIMEFORMAT='%U %S'; time "$@" redis-benchmark -p "$port" -c 50 -P "$pipeline" -n "$n" -d 32 \
-		-r 100000 -t "$test" --csv >"$out" 2>/dev/null; } 2>&1)
-	w1=$(date +%s%N)
+	busy=$(client_busy "$out" "$@" redis-benchmark -p "$port" -c 50 -P "$pipeline" -n "$n" -d 32 \
+		-r 100000 -t "$test" --csv)
 	t1=$(cpu_ticks "$pid")
 	rps=$(awk -F'"' -v t="${test^^}" '$2==t {print $4}' "$out")
 	rm -f "$out"
-	echo "$rps $(python3 -c "print(($t1-$t0)*1e6/$(getconf CLK_TCK)/$n)") $(python3 -c "u, s = '$cpu'.split(); print((float(u)+float(s))*1e9/($w1-$w0))")"
+	echo "$rps $(python3 -c "print(($t1-$t0)*1e6/$(getconf CLK_TCK)/$n)") $busy"
 }
